@@ -1,0 +1,69 @@
+"""The lake: raw batches as Parquet files, written atomically, one file per load window.
+
+Layout: ``<lake>/<source>/<entity>/<batch_id>.parquet``. A batch id is derived from the
+load window, so loading the same window again replaces that batch instead of adding a
+second copy. Every row carries the batch's window and load time.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+BATCH_COLUMNS = ["_batch_id", "_window_start", "_window_end", "_loaded_at"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open load window ``[start, end)`` in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware (UTC)")
+        if self.end < self.start:
+            raise ValueError(f"window end {self.end} is before its start {self.start}")
+
+    @property
+    def batch_id(self) -> str:
+        fmt = "%Y%m%dT%H%M%S"
+        return f"{self.start.strftime(fmt)}_{self.end.strftime(fmt)}"
+
+
+def batch_path(root: Path, source: str, entity: str, batch_id: str) -> Path:
+    return root / source / entity / f"{batch_id}.parquet"
+
+
+def with_batch_columns(frame: pd.DataFrame, window: Window, loaded_at: datetime) -> pd.DataFrame:
+    """Return a copy of ``frame`` with the batch metadata columns added."""
+    out = frame.copy()
+    out["_batch_id"] = window.batch_id
+    out["_window_start"] = pd.Timestamp(window.start)
+    out["_window_end"] = pd.Timestamp(window.end)
+    out["_loaded_at"] = pd.Timestamp(loaded_at)
+    return out
+
+
+def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` to ``path`` via a temporary file and a rename, so readers never
+    see a half-written file and a crash leaves the previous version in place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,63 @@
+"""Where the pipeline keeps its data, read from the environment (never from code).
+
+Every path the pipeline writes hangs off ``CXW_HOME``; the source locations are the
+settings named in the source contracts (``CXW_WEB_EXPORT_PATH``, ``CXW_SURVEY_DROP_PATH``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+DEFAULT_HOME = PROJECT_DIR / ".cxw"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    web_export_path: str | None
+    survey_drop_path: str | None
+    email_salt: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("CXW_HOME") or DEFAULT_HOME).expanduser().resolve()
+        return cls(
+            home=home,
+            web_export_path=os.environ.get("CXW_WEB_EXPORT_PATH") or None,
+            survey_drop_path=os.environ.get("CXW_SURVEY_DROP_PATH") or None,
+            email_salt=os.environ.get("CXW_EMAIL_SALT", ""),
+        )
+
+    @property
+    def lake_dir(self) -> Path:
+        """Raw landed batches, one folder per source and entity."""
+        return self.home / "lake" / "raw"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Batches that failed validation, kept with their validation result."""
+        return self.home / "lake" / "quarantine"
+
+    @property
+    def state_dir(self) -> Path:
+        """Durable sync state: cursors, watermarks, loaded files."""
+        return self.home / "state"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB file dbt builds (one writer at a time)."""
+        return self.home / "warehouse" / "warehouse.duckdb"
+
+    @property
+    def published_path(self) -> Path:
+        """The copy BI tools open read-only, replaced atomically after a validated build."""
+        return self.home / "published" / "warehouse.duckdb"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"

@@ -1,0 +1,110 @@
+"""The DuckDB warehouse: built by dbt (one writer at a time), published as a read-only copy.
+
+BI tools open ``$CXW_HOME/published/warehouse.duckdb``. It is replaced with a rename, so
+a reader that has the old file open keeps reading the old, consistent version, and a
+failed build never touches it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from cxw.settings import DBT_PROJECT_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+MART_SCHEMAS = ("service", "experience")
+
+
+class DbtFailed(RuntimeError):
+    """dbt exited non-zero; the message carries the tail of its output."""
+
+
+@contextmanager
+def writer_lock(settings: Settings) -> Iterator[None]:
+    """Hold the warehouse's single-writer lock (DuckDB allows one writing process)."""
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(settings.warehouse_path.parent / ".writer.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def dbt_command(settings: Settings, *args: str) -> list[str]:
+    dbt = Path(sys.executable).with_name("dbt")
+    return [
+        str(dbt),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(settings.home / "dbt" / "target"),
+        "--log-path",
+        str(settings.home / "dbt" / "logs"),
+    ]
+
+
+def run_dbt(settings: Settings, *args: str) -> str:
+    """Run one dbt command for this ``CXW_HOME``; raise ``DbtFailed`` with its output."""
+    env = {**os.environ, "CXW_HOME": str(settings.home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    command = dbt_command(settings, *args)
+    log.info("running %s", " ".join(command[:2]))
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        tail = "\n".join(output.splitlines()[-40:])
+        raise DbtFailed(f"dbt {args[0]} failed (exit {done.returncode}):\n{tail}")
+    return output
+
+
+def build(settings: Settings, as_of: date) -> str:
+    """``dbt build`` the whole project as of the run's data date."""
+    variables = json.dumps({"as_of_date": as_of.isoformat()})
+    with writer_lock(settings):
+        return run_dbt(settings, "build", "--vars", variables)
+
+
+def publish(settings: Settings) -> Path:
+    """Copy the built warehouse next to the published one, then swap it in atomically."""
+    target = settings.published_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp")
+    with writer_lock(settings):
+        with duckdb.connect(str(settings.warehouse_path)) as connection:
+            connection.execute("checkpoint")
+        shutil.copyfile(settings.warehouse_path, staging)
+    os.replace(staging, target)
+    log.info("published %s", target)
+    return target
+
+
+def mart_row_counts(path: Path) -> dict[str, int]:
+    """Row counts of every mart table in a (published) warehouse, opened read-only."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = connection.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (?, ?) order by 1, 2",
+            list(MART_SCHEMAS),
+        ).fetchall()
+        return {
+            f"{schema}.{table}": connection.execute(
+                f'select count(*) from "{schema}"."{table}"'  # noqa: S608 - names from the catalog
+            ).fetchone()[0]
+            for schema, table in tables
+        }
