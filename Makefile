@@ -1,0 +1,30 @@
+# The two commands of the README, plus helpers. Each sets up .venv the first time
+# (uv from PyPI into .tools/, then the locked dependencies) and reuses it after.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+SYNCED := $(VENV)/.synced
+
+.PHONY: demo test lint airflow clean
+
+demo: $(SYNCED)
+	$(VENV)/bin/cxw demo
+
+test: $(SYNCED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+lint: $(SYNCED)
+	$(VENV)/bin/ruff check .
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(SYNCED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+clean:
+	rm -rf .airflow .cxw dbt_project/target dbt_project/logs

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cxw.lake import Window
+from cxw.landing import BatchRejected, land_batch
+from cxw.settings import Settings
+from cxw.sources.orders import TABLES
+
+WINDOW = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
+
+
+def orders_rows(**overrides: object) -> pd.DataFrame:
+    row = {
+        "id": "100",
+        "customer_id": "1",
+        "status": "paid",
+        "currency": "EUR",
+        "subtotal": "50.00",
+        "shipping": "5.00",
+        "tax": "10.00",
+        "total": "65.00",
+        "placed_at": "2026-01-01 10:00:00",
+        "promised_delivery_date": "2026-01-04",
+        "shipped_at": None,
+        "delivered_at": None,
+        "updated_at": "2026-01-01 10:00:00",
+        "gift_wrap": "yes",  # a field the contract does not name: kept
+    }
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def land(frame: pd.DataFrame, settings: Settings) -> Path:
+    return land_batch(
+        frame,
+        source="orders",
+        entity="orders",
+        columns=TABLES["orders"].columns,
+        window=WINDOW,
+        origin="test rows",
+        settings=settings,
+    )
+
+
+def test_good_batch_is_published_with_extra_fields(cxw_home: Path) -> None:
+    settings = Settings.from_env()
+    path = land(orders_rows(), settings)
+    assert path == settings.lake_dir / "orders" / "orders" / f"{WINDOW.batch_id}.parquet"
+    frame = pd.read_parquet(path)
+    assert frame["gift_wrap"].tolist() == ["yes"]
+    assert frame["total"].tolist() == [65.0]
+    assert "_parse_errors" not in frame.columns
+
+
+def test_bad_batch_is_quarantined_with_a_clear_message(cxw_home: Path) -> None:
+    settings = Settings.from_env()
+    published = land(orders_rows(), settings)
+    before = published.read_bytes()
+
+    bad = pd.concat([orders_rows(id="101"), orders_rows(id="102", status="lost", total="-1")])
+    with pytest.raises(BatchRejected) as caught:
+        land(bad, settings)
+
+    message = str(caught.value)
+    assert "orders.orders" in message and "test rows" in message
+    assert "expect_column_values_to_be_in_set" in message and "'lost'" in message
+    assert "expect_column_values_to_be_between" in message
+    assert "'id': 102" in message, "the offending record is named"
+    assert published.read_bytes() == before, "what was published stays as it was"
+    quarantined = caught.value.quarantine_path
+    assert len(pd.read_parquet(quarantined / "data.parquet")) == 2, "nothing is lost"
+    assert json.loads((quarantined / "validation.json").read_text())["success"] is False
+
+
+def test_unparseable_and_future_values_are_rejected(cxw_home: Path) -> None:
+    settings = Settings.from_env()
+    with pytest.raises(BatchRejected, match="_parse_errors"):
+        land(orders_rows(total="sixty"), settings)
+    with pytest.raises(BatchRejected, match="placed_at"):
+        land(orders_rows(placed_at="2999-01-01 00:00:00"), settings)
+
+
+def test_missing_required_column_is_rejected(cxw_home: Path) -> None:
+    with pytest.raises(BatchRejected, match="expect_column_to_exist.*customer_id"):
+        land(orders_rows().drop(columns=["customer_id"]), Settings.from_env())

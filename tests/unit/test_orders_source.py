@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from cxw.sources import orders
+from cxw_demo.tiny_shop import create_orders_db
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> sa.Engine:
+    engine = orders.connect(f"sqlite:///{create_orders_db(tmp_path / 'orders.db')}")
+    yield engine
+    engine.dispose()
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_extracts_rows_changed_in_window_plus_overlap(shop: sa.Engine) -> None:
+    table = orders.TABLES["orders"]
+    day_one = orders.extract_table(shop, table, utc(2026, 1, 1), utc(2026, 1, 2))
+    assert day_one["id"].tolist() == [102]  # 100 and 101 changed again on day two
+    day_two = orders.extract_table(shop, table, utc(2026, 1, 2), utc(2026, 1, 3))
+    # 102 was updated at 23:30 on day one: the day-two read reaches back an hour for
+    # rows committed late; staging keeps the latest version of each row.
+    assert sorted(day_two["id"].tolist()) == [100, 101, 102, 103]
+
+
+def test_paging_in_bounded_batches_returns_every_row_once(shop: sa.Engine) -> None:
+    table = orders.TABLES["order_items"]
+    batches = list(orders.read_changed_rows(shop, table, utc(2026, 1, 1), utc(2026, 1, 3), 1))
+    assert [len(batch) for batch in batches] == [1, 1, 1, 1]
+    ids = [int(i) for batch in batches for i in batch["id"]]
+    assert ids == [1000, 1001, 1002, 1003]
+
+
+def test_paging_keeps_rows_that_share_a_cursor_value(tmp_path: Path) -> None:
+    path = create_orders_db(tmp_path / "orders.db")
+    with sqlite3.connect(path) as connection:
+        connection.execute("update products set updated_at = '2026-01-05 00:00:00'")
+    engine = orders.connect(f"sqlite:///{path}")
+    table = orders.TABLES["products"]
+    batches = list(orders.read_changed_rows(engine, table, utc(2026, 1, 5), utc(2026, 1, 6), 1))
+    engine.dispose()
+    assert sorted(int(i) for batch in batches for i in batch["id"]) == [1, 2]
+
+
+def test_refunds_use_created_at_and_empty_windows_give_typed_columns(shop: sa.Engine) -> None:
+    assert orders.TABLES["refunds"].cursor_column == "created_at"
+    empty = orders.extract_table(shop, orders.TABLES["refunds"], utc(2026, 1, 1), utc(2026, 1, 2))
+    assert empty.empty
+    assert list(empty.columns) == list(orders.TABLES["refunds"].columns)
+
+
+def test_connection_is_read_only(shop: sa.Engine) -> None:
+    with pytest.raises(sa.exc.OperationalError, match="readonly"), shop.begin() as connection:
+        connection.execute(sa.text("delete from orders"))

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+
+from cxw.cli import days
+from cxw.connections import sqlalchemy_url
+from cxw.pipeline import as_of_date, asset_extra
+
+
+@dataclass
+class Event:
+    extra: dict
+
+
+def test_as_of_date_is_the_latest_data_date_of_the_triggering_extracts() -> None:
+    day = [datetime(2026, 1, d, tzinfo=UTC) for d in (1, 2, 3)]
+    events = {
+        "orders": [Event(asset_extra(day[0], day[1]))],
+        "helpdesk": [Event(asset_extra(day[1], day[2])), Event({})],
+    }
+    logical = datetime(2026, 11, 24, tzinfo=UTC)  # wall-clock trigger time: ignored
+    assert as_of_date(events, logical) == date(2026, 1, 2)
+
+
+def test_manual_run_builds_as_of_the_last_full_day_before_it() -> None:
+    assert as_of_date(None, datetime(2026, 1, 3, tzinfo=UTC)) == date(2026, 1, 2)
+    assert as_of_date({}, datetime(2026, 1, 3, 15, tzinfo=UTC)) == date(2026, 1, 2)
+    with pytest.raises(ValueError):
+        as_of_date(None, None)
+
+
+def test_days_are_inclusive_and_ordered() -> None:
+    assert days(date(2026, 1, 30), date(2026, 2, 1)) == [
+        date(2026, 1, 30),
+        date(2026, 1, 31),
+        date(2026, 2, 1),
+    ]
+    with pytest.raises(ValueError, match="before"):
+        days(date(2026, 1, 2), date(2026, 1, 1))
+
+
+def test_sqlalchemy_url_from_airflow_connection_parts() -> None:
+    assert sqlalchemy_url("sqlite", "", "/data/shop.db", "ignored") == "sqlite:////data/shop.db"
+    assert (
+        sqlalchemy_url("postgres", "db", "shop", "postgres://ro:pw@db:5432/shop")
+        == "postgresql://ro:pw@db:5432/shop"
+    )
