@@ -1,0 +1,413 @@
+"""Static checks of the multi-process deployment: docker-compose.yaml, Dockerfile, .dockerignore.
+
+No Docker needed: the compose file is parsed with PyYAML (which resolves the
+``x-airflow-common`` anchors and ``<<`` merges the way compose does) and the Dockerfile is
+read as text. What is checked is what the deployment relies on: the Celery/Redis/Postgres
+wiring, that every Airflow process runs the image built from our lock file, that the mounts
+land where the environment (and ``cxw.settings``) looks for them, and that no secret is
+committed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+import cxw.settings as cxw_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+AIRFLOW_SERVICES = (
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-worker",
+    "airflow-triggerer",
+    "airflow-init",
+)
+LONG_RUNNING = tuple(s for s in AIRFLOW_SERVICES if s != "airflow-init")
+REQUIRED_SERVICES = ("postgres", "redis", *AIRFLOW_SERVICES)
+
+# Settings a later integration test reads from x-airflow-common (and reuses with local hosts).
+EXECUTOR_SETTINGS = (
+    "AIRFLOW__CORE__EXECUTOR",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__CELERY__RESULT_BACKEND",
+    "AIRFLOW__CELERY__BROKER_URL",
+    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    "AIRFLOW__CORE__DAGS_FOLDER",
+    "AIRFLOW__CORE__LOAD_EXAMPLES",
+)
+PASSED_THROUGH = (
+    "AIRFLOW_CONN_HELPDESK_API",
+    "AIRFLOW_CONN_ORDERS_DB",
+    "CXW_WEB_EXPORT_PATH",
+    "CXW_SURVEY_DROP_PATH",
+    "CXW_EMAIL_SALT",
+)
+
+# --------------------------------------------------------------------------- helpers
+
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|FERNET|SALT|_KEY$|^AIRFLOW_CONN_", re.I)
+# A whole value that is one compose substitution: ${VAR}, ${VAR:-default}, ${VAR:?message} ...
+SUBSTITUTION = re.compile(
+    r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}$"
+)
+# The one literal password allowed: the compose-local postgres default, as in Airflow's file.
+LOCAL_DB_PASSWORD = "airflow"
+
+
+def split_volume(spec: str) -> tuple[str, str, str]:
+    """``source:target[:mode]`` -> parts, ignoring colons inside ``${VAR:-default}``."""
+    parts, depth, current = [], 0, ""
+    for index, char in enumerate(spec):
+        if char == "{" and spec[index - 1 : index] == "$":
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+        if char == ":" and not depth:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    assert 2 <= len(parts) <= 3, f"unexpected volume spec {spec!r}"
+    source, target, mode = (*parts, "rw") if len(parts) == 2 else parts
+    return source, target, mode
+
+
+def literal_secrets(environment: dict[str, object]) -> list[str]:
+    """Names of environment entries that carry a committed secret value."""
+    found = []
+    for name, raw in environment.items():
+        value = "" if raw is None else str(raw)
+        if SECRET_NAME.search(name):
+            match = SUBSTITUTION.match(value)
+            if match:
+                # ${VAR:-literal} would commit the literal as a fallback secret.
+                if match["op"] in ("-", ":-") and match["arg"]:
+                    found.append(name)
+            elif not (name.endswith("POSTGRES_PASSWORD") and value == LOCAL_DB_PASSWORD):
+                found.append(name)
+        for url in re.findall(r"[a-z][a-z0-9+.-]*://[^\s'\"]+", value):
+            password = urlsplit(url).password
+            if password and password != LOCAL_DB_PASSWORD and not SUBSTITUTION.match(password):
+                found.append(name)
+    return found
+
+
+def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, comments dropped and line continuations joined."""
+    logical, current = [], ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        current += stripped
+        logical.append(current)
+        current = ""
+    pairs = []
+    for line in logical:
+        instruction, _, arguments = line.partition(" ")
+        pairs.append((instruction.upper(), arguments.strip()))
+    return pairs
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def common(compose) -> dict:
+    return compose["x-airflow-common"]
+
+
+@pytest.fixture(scope="module")
+def common_env(common) -> dict:
+    return common["environment"]
+
+
+@pytest.fixture(scope="module")
+def mounts(common) -> dict[str, tuple[str, str]]:
+    """target -> (source, mode) of the common volumes."""
+    result = {}
+    for spec in common["volumes"]:
+        source, target, mode = split_volume(spec)
+        result[target] = (source, mode)
+    return result
+
+
+@pytest.fixture(scope="module")
+def instructions() -> list[tuple[str, str]]:
+    return dockerfile_instructions(DOCKERFILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+# --------------------------------------------------------------------------- compose: shape
+
+
+def test_required_services_exist(services):
+    missing = [name for name in REQUIRED_SERVICES if name not in services]
+    assert not missing, f"services missing from docker-compose.yaml: {missing}"
+
+
+def test_airflow_services_share_the_common_config(services, common, common_env):
+    for name in AIRFLOW_SERVICES:
+        service = services[name]
+        assert service.get("build") == common["build"], name
+        assert service.get("image") == common.get("image"), name
+        assert service.get("user") == common["user"] or name == "airflow-init", name
+        assert service["volumes"] == common["volumes"], name
+        env = service["environment"]
+        differing = {k for k, v in common_env.items() if env.get(k) != v}
+        assert not differing, f"{name} does not carry the common environment: {differing}"
+
+
+def test_airflow_image_is_built_from_the_dockerfile(common):
+    build = common["build"]
+    context = build if isinstance(build, str) else build["context"]
+    dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+    assert (ROOT / context / dockerfile).resolve() == DOCKERFILE
+
+
+def test_long_running_services_wait_for_backends_and_init(services):
+    for name in AIRFLOW_SERVICES:
+        depends = services[name]["depends_on"]
+        for backend in ("postgres", "redis"):
+            assert depends[backend]["condition"] == "service_healthy", (name, backend)
+    for name in LONG_RUNNING:
+        condition = services[name]["depends_on"]["airflow-init"]["condition"]
+        assert condition == "service_completed_successfully", name
+    worker_deps = services["airflow-worker"]["depends_on"]
+    assert worker_deps["airflow-apiserver"]["condition"] == "service_healthy"
+
+
+def test_airflow_services_run_their_component(services):
+    expected = {
+        "airflow-apiserver": "api-server",
+        "airflow-scheduler": "scheduler",
+        "airflow-dag-processor": "dag-processor",
+        "airflow-worker": "celery worker",
+        "airflow-triggerer": "triggerer",
+    }
+    for name, command in expected.items():
+        assert services[name]["command"] == command, name
+        assert services[name]["healthcheck"]["test"], name
+
+
+def test_backends_have_healthchecks(services):
+    postgres_check = " ".join(services["postgres"]["healthcheck"]["test"])
+    redis_check = " ".join(services["redis"]["healthcheck"]["test"])
+    assert "pg_isready" in postgres_check
+    assert "redis-cli" in redis_check and "ping" in redis_check
+
+
+def test_init_migrates_and_creates_the_warehouse_writer_pool(services):
+    init = services["airflow-init"]
+    assert init["environment"].get("_AIRFLOW_DB_MIGRATE") == "true"
+    script = "\n".join(init["command"])
+    assert re.search(r"airflow pools set warehouse_writer 1 \S", script), script
+
+
+# --------------------------------------------------------------------------- compose: wiring
+
+
+def test_executor_settings_live_in_the_common_environment(common_env):
+    missing = [name for name in EXECUTOR_SETTINGS if name not in common_env]
+    assert not missing, missing
+    assert common_env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert str(common_env["AIRFLOW__CORE__LOAD_EXAMPLES"]).lower() == "false"
+
+
+def test_broker_is_redis_and_backends_are_postgres(common_env, services):
+    broker = urlsplit(common_env["AIRFLOW__CELERY__BROKER_URL"])
+    metadata = urlsplit(common_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    results = urlsplit(common_env["AIRFLOW__CELERY__RESULT_BACKEND"])
+    assert broker.scheme == "redis" and broker.hostname == "redis"
+    assert metadata.scheme.startswith("postgresql") and metadata.hostname == "postgres"
+    assert results.scheme.startswith("db+postgresql") and results.hostname == "postgres"
+    postgres_env = services["postgres"]["environment"]
+    for url in (metadata, results):
+        assert url.username == postgres_env["POSTGRES_USER"]
+        assert url.password == postgres_env["POSTGRES_PASSWORD"]
+        assert url.path.lstrip("/") == postgres_env["POSTGRES_DB"]
+
+
+def test_execution_api_points_at_the_api_server(common_env, services):
+    url = urlsplit(common_env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
+    assert url.hostname == "airflow-apiserver"
+    container_ports = {str(p).split(":")[-1] for p in services["airflow-apiserver"]["ports"]}
+    assert str(url.port) in container_ports
+    assert url.path.rstrip("/") == "/execution"
+
+
+def test_source_settings_are_passed_through_from_the_host(common_env):
+    for name in PASSED_THROUGH:
+        assert name in common_env, name
+        match = SUBSTITUTION.match(str(common_env[name]))
+        assert match and match["name"] == name, f"{name} should be ${{{name}...}}"
+
+
+def test_fernet_key_and_jwt_secret_come_from_the_environment(common_env):
+    for name in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
+        match = SUBSTITUTION.match(str(common_env.get(name, "")))
+        assert match, f"{name} must be a ${{...}} substitution"
+        assert not (match["op"] in ("-", ":-") and match["arg"]), f"{name} has a literal default"
+
+
+# --------------------------------------------------------------------------- compose: mounts
+
+
+def test_mount_sources_exist_and_targets_match_the_environment(mounts, common_env):
+    by_source = {PurePosixPath(source).name: target for target, (source, _) in mounts.items()}
+    dags_target = by_source.get("dags")
+    assert dags_target == common_env["AIRFLOW__CORE__DAGS_FOLDER"]
+    for directory in ("dags", "dbt_project", "expectations"):
+        assert directory in by_source, f"{directory} is not mounted"
+        assert (ROOT / directory).is_dir(), f"{directory}/ does not exist in the project"
+    assert "/opt/airflow/logs" in mounts
+
+
+def test_data_dir_is_mounted_at_cxw_home(mounts, common_env):
+    cxw_home = common_env["CXW_HOME"]
+    assert cxw_home in mounts, f"nothing is mounted at CXW_HOME={cxw_home}"
+    source, mode = mounts[cxw_home]
+    assert source == "${CXW_DATA_DIR:-./data}"
+    assert mode == "rw"
+
+
+def test_dbt_project_and_expectations_are_where_cxw_settings_looks(mounts, instructions):
+    """cxw.settings finds them next to include/, so the image must install include/ editable
+    under WORKDIR and the mounts must land in WORKDIR too."""
+    workdir = PurePosixPath([args for ins, args in instructions if ins == "WORKDIR"][-1])
+    project = cxw_settings.PROJECT_DIR
+    package_dir = Path(cxw_settings.__file__).resolve().parent.relative_to(project)
+    assert package_dir.parts[0] == "include"
+    for directory in (cxw_settings.DBT_PROJECT_DIR, cxw_settings.EXPECTATIONS_DIR):
+        target = str(workdir / directory.relative_to(project).as_posix())
+        assert target in mounts, f"{directory.name} must be mounted at {target}"
+        source, _ = mounts[target]
+        assert PurePosixPath(source).name == directory.name
+    copies = [args.split() for ins, args in instructions if ins == "COPY"]
+    assert any(
+        "include/" in parts and parts[-1].rstrip("/") in ("./include", f"{workdir}/include")
+        for parts in copies
+    ), "include/ must be copied to WORKDIR/include"
+    runs = " ".join(args for ins, args in instructions if ins == "RUN")
+    assert re.search(r"uv pip install[^&]*(--editable|-e) \.", runs), "project must be editable"
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_no_literal_secrets_in_compose(compose):
+    environments = {"x-airflow-common": compose["x-airflow-common"].get("environment", {})}
+    for name, service in compose["services"].items():
+        environments[name] = service.get("environment") or {}
+    offenders = {name: literal_secrets(env) for name, env in environments.items()}
+    offenders = {name: keys for name, keys in offenders.items() if keys}
+    assert not offenders, f"literal secrets in docker-compose.yaml: {offenders}"
+
+
+def test_no_fernet_like_keys_anywhere_in_compose_text():
+    text = COMPOSE_FILE.read_text()
+    assert not re.search(r"[A-Za-z0-9_-]{43}=", text), "looks like a committed Fernet key"
+    assert not re.search(r"\b[0-9a-f]{32,}\b", text), "looks like a committed hex secret"
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"AIRFLOW__CORE__FERNET_KEY": "c2VjcmV0"}, ["AIRFLOW__CORE__FERNET_KEY"]),
+        ({"AIRFLOW__API_AUTH__JWT_SECRET": "${JWT:-changeme}"}, ["AIRFLOW__API_AUTH__JWT_SECRET"]),
+        ({"AIRFLOW_CONN_ORDERS_DB": "postgres://u:hunter2@db/x"}, ["AIRFLOW_CONN_ORDERS_DB"] * 2),
+        ({"SQL_ALCHEMY_CONN": "postgresql://u:hunter2@db/x"}, ["SQL_ALCHEMY_CONN"]),
+        ({"POSTGRES_PASSWORD": "hunter2"}, ["POSTGRES_PASSWORD"]),
+        ({"POSTGRES_PASSWORD": "airflow"}, []),
+        ({"AIRFLOW__CORE__FERNET_KEY": "${AIRFLOW__CORE__FERNET_KEY:?set it}"}, []),
+        ({"CXW_EMAIL_SALT": "${CXW_EMAIL_SALT:-}"}, []),
+        ({"BROKER_URL": "redis://:@redis:6379/0"}, []),
+    ],
+)
+def test_the_secret_detector_itself(environment, expected):
+    assert literal_secrets(environment) == expected
+
+
+def test_volume_parser_handles_substitution_defaults():
+    assert split_volume("${CXW_DATA_DIR:-./data}:/opt/cxw") == (
+        "${CXW_DATA_DIR:-./data}",
+        "/opt/cxw",
+        "rw",
+    )
+    assert split_volume("${P:-.}/dbt_project:/opt/airflow/dbt_project:ro")[2] == "ro"
+
+
+# --------------------------------------------------------------------------- Dockerfile
+
+
+def test_dockerfile_builds_on_the_locked_airflow_and_python(instructions, pyproject):
+    froms = [args for ins, args in instructions if ins == "FROM"]
+    assert froms, "Dockerfile has no FROM"
+    image = froms[0].split()[0]
+    airflow_pin = next(
+        d.split("==")[1]
+        for d in pyproject["project"]["dependencies"]
+        if d.startswith("apache-airflow==")
+    )
+    python = re.search(r"3\.\d+", pyproject["project"]["requires-python"]).group()
+    assert image == f"apache/airflow:{airflow_pin}-python{python}"
+    assert image == "apache/airflow:3.3.2-python3.11"
+
+
+def test_dockerfile_installs_from_the_lock_file_as_airflow(instructions):
+    copies = " ".join(args for ins, args in instructions if ins == "COPY")
+    for name in ("pyproject.toml", "uv.lock", "README.md", "include/"):
+        assert name in copies, f"{name} is not copied into the image"
+    runs = [args for ins, args in instructions if ins == "RUN"]
+    install = next((r for r in runs if "uv export" in r or "uv sync" in r), None)
+    assert install, "dependencies are not installed from uv.lock"
+    assert re.search(r"--frozen|--locked", install), "install must not re-resolve the lock"
+    assert "--no-dev" in install
+    assert not any(re.search(r"\buv lock\b", r) for r in runs)
+    # Installs run as the image's `airflow` user, as the official image requires.
+    users = [(index, args) for index, (ins, args) in enumerate(instructions) if ins == "USER"]
+    install_index = next(i for i, (ins, args) in enumerate(instructions) if args == install)
+    active = [args for index, args in users if index < install_index]
+    assert active and active[-1] == "airflow"
+
+
+def test_dockerignore_keeps_local_state_out_of_the_build_context():
+    entries = {
+        line.strip().rstrip("/")
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    required = {".venv", ".tools", ".git", ".airflow", ".cxw", "dbt_project/target", "logs", "data"}
+    assert required <= entries, required - entries
+    # What the Dockerfile copies must stay in the context.
+    for needed in ("pyproject.toml", "uv.lock", "README.md", "include"):
+        assert needed not in entries, needed
