@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from cxw.settings import DBT_PROJECT_DIR, Settings
 
@@ -73,11 +74,36 @@ def run_dbt(settings: Settings, *args: str) -> str:
     return output
 
 
+def declared_sources() -> list[tuple[str, str]]:
+    """Every (source, table) the dbt project reads from the lake."""
+    declared = []
+    for path in sorted((DBT_PROJECT_DIR / "models" / "staging").glob("*/_*__sources.yml")):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            declared += [(source["name"], table["name"]) for table in source["tables"]]
+    return declared
+
+
+def unlanded_sources(settings: Settings) -> list[tuple[str, str]]:
+    """Declared sources with no batch in the lake yet (a source not configured or not
+    extracted yet): what depends on them cannot be built."""
+    return [
+        (source, table)
+        for source, table in declared_sources()
+        if not any((settings.lake_dir / source / table).glob("*.parquet"))
+    ]
+
+
 def build(settings: Settings, as_of: date) -> str:
-    """``dbt build`` the whole project as of the run's data date."""
+    """``dbt build`` the project as of the run's data date, leaving out the models that
+    depend on a source with no landed data yet (they would fail reading no files)."""
     variables = json.dumps({"as_of_date": as_of.isoformat()})
+    missing = unlanded_sources(settings)
+    exclude = [f"source:{source}.{table}+" for source, table in missing]
+    if missing:
+        log.warning("not building models over sources with no landed data: %s", exclude)
     with writer_lock(settings):
-        return run_dbt(settings, "build", "--vars", variables)
+        exclusion = ["--exclude", *exclude] if exclude else []
+        return run_dbt(settings, "build", *exclusion, "--vars", variables)
 
 
 def publish(settings: Settings) -> Path:

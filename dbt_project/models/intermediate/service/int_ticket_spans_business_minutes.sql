@@ -1,0 +1,80 @@
+-- Business minutes of each ticket's spans (to first reply, to resolution, and so far
+-- for tickets still waiting for a reply), counted inside the default schedule's
+-- business-hours intervals in UTC.
+with
+
+tickets_timed as (
+
+    select * from {{ ref('int_tickets_timed') }}
+
+),
+
+schedule_intervals as (
+
+    select * from {{ ref('int_schedule_intervals_expanded') }}
+
+),
+
+default_schedule as (
+
+    -- Tickets are measured against the account's default (first) schedule.
+    select min(schedule_id) as schedule_id from schedule_intervals
+
+),
+
+spans as (
+
+    select ticket_id, 'first_reply' as span_name, created_at as span_start_at,
+        first_reply_at as span_end_at
+    from tickets_timed
+    where first_reply_at is not null
+
+    union all
+
+    select ticket_id, 'full_resolution' as span_name, created_at as span_start_at,
+        resolved_at as span_end_at
+    from tickets_timed
+    where resolved_at is not null
+
+    union all
+
+    select ticket_id, 'awaiting_reply' as span_name, created_at as span_start_at,
+        {{ as_of_end_at() }} as span_end_at
+    from tickets_timed
+    where first_reply_at is null
+
+),
+
+interval_overlaps as (
+
+    select
+        spans.ticket_id,
+        spans.span_name,
+        {{ minutes_between(
+            'greatest(spans.span_start_at, schedule_intervals.interval_start_at)',
+            'least(spans.span_end_at, schedule_intervals.interval_end_at)'
+        ) }} as overlap_minutes
+    from spans
+    inner join schedule_intervals
+        on schedule_intervals.interval_end_at > spans.span_start_at
+        and schedule_intervals.interval_start_at < spans.span_end_at
+    inner join default_schedule
+        on schedule_intervals.schedule_id = default_schedule.schedule_id
+
+),
+
+final as (
+
+    select
+        spans.ticket_id,
+        spans.span_name,
+        coalesce(sum(interval_overlaps.overlap_minutes), 0) as business_minutes
+    from spans
+    left join interval_overlaps
+        on spans.ticket_id = interval_overlaps.ticket_id
+        and spans.span_name = interval_overlaps.span_name
+    group by 1, 2
+
+)
+
+select * from final

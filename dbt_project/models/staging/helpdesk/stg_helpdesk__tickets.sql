@@ -1,0 +1,43 @@
+with
+
+source as (
+
+    select * from {{ source('helpdesk', 'tickets') }}
+
+),
+
+latest as (
+
+    select
+        *,
+        row_number() over (
+            partition by id
+            order by updated_at desc, _loaded_at desc
+        ) as version_rank
+    from source
+
+),
+
+final as (
+
+    select
+        id as ticket_id,
+        {{ to_utc('created_at') }} as created_at,
+        {{ to_utc('updated_at') }} as updated_at,
+        status,
+        priority,
+        requester_id,
+        submitter_id,
+        assignee_id,
+        group_id,
+        channel,
+        subject,
+        {{ dbt.safe_cast("nullif(trim(order_id_field), '')", api.Column.translate_type('bigint')) }}
+            as order_id,
+        satisfaction_score as satisfaction_rating
+    from latest
+    where version_rank = 1
+
+)
+
+select * from final
