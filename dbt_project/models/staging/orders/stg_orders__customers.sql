@@ -25,8 +25,8 @@ final as (
         lower(trim(email)) as email_normalized,
         country,
         marketing_opt_in as is_marketing_opt_in,
-        created_at as signup_at,
-        updated_at
+        {{ to_utc('created_at') }} as signup_at,
+        {{ to_utc('updated_at') }} as updated_at
     from latest
     where version_rank = 1
 

@@ -29,11 +29,11 @@ final as (
         cast(shipping as decimal(18, 2)) as shipping,
         cast(tax as decimal(18, 2)) as tax,
         cast(total as decimal(18, 2)) as total,
-        placed_at,
+        {{ to_utc('placed_at') }} as placed_at,
         cast(promised_delivery_date as date) as promised_delivery_date,
-        shipped_at,
-        delivered_at,
-        updated_at,
+        {{ to_utc('shipped_at') }} as shipped_at,
+        {{ to_utc('delivered_at') }} as delivered_at,
+        {{ to_utc('updated_at') }} as updated_at,
         status not in ('cancelled') as is_counted
     from latest
     where version_rank = 1

@@ -1,0 +1,44 @@
+{#- The value of GA4 event parameter `key` from the repeated `event_params` column, read
+    from the member for `value_type`: 'int' (int_value), 'string' (string_value),
+    'double' (double_value, else float_value) or 'text' (whichever member is set, as
+    text: for params GA4 sends sometimes as int, sometimes as string, like
+    session_engaged). Null when the event has no such parameter. -#}
+{% macro ga4_event_param(key, value_type, params_column='event_params') -%}
+    {{ return(adapter.dispatch('ga4_event_param', 'cxw')(key, value_type, params_column)) }}
+{%- endmacro %}
+
+{% macro ga4_param_value_expression(value_column, value_type) -%}
+    {%- if value_type == 'int' -%}
+        {{ value_column }}.int_value
+    {%- elif value_type == 'string' -%}
+        {{ value_column }}.string_value
+    {%- elif value_type == 'double' -%}
+        coalesce({{ value_column }}.double_value, {{ value_column }}.float_value)
+    {%- elif value_type == 'text' -%}
+        coalesce(
+            {{ value_column }}.string_value,
+            cast({{ value_column }}.int_value as {{ dbt.type_string() }}),
+            cast(coalesce({{ value_column }}.double_value, {{ value_column }}.float_value) as {{ dbt.type_string() }})
+        )
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("ga4_event_param: unknown value_type '" ~ value_type ~ "'") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- BigQuery-style correlated subquery over the unnested array (BigQuery, Postgres
+    with a composite array, Databricks). -#}
+{% macro default__ga4_event_param(key, value_type, params_column) -%}
+    (
+        select {{ ga4_param_value_expression('param.value', value_type) }}
+        from unnest({{ params_column }}) as param
+        where param.key = '{{ key }}'
+        limit 1
+    )
+{%- endmacro %}
+
+{% macro duckdb__ga4_event_param(key, value_type, params_column) -%}
+    {{ ga4_param_value_expression(
+        "list_filter(" ~ params_column ~ ", lambda param: param.key = '" ~ key ~ "')[1].value",
+        value_type
+    ) }}
+{%- endmacro %}

@@ -1,0 +1,157 @@
+-- One row per date and channel, from the first ticket to the as-of date. Tickets count
+-- on the date of the event measured: created, solved, answered (survey) or, for the
+-- backlog, still not solved or closed at the end of the day.
+with
+
+tickets as (
+
+    select * from {{ ref('tickets') }}
+
+),
+
+status_changes as (
+
+    select * from {{ ref('int_ticket_status_changes') }}
+
+),
+
+survey_responses as (
+
+    select * from {{ ref('stg_surveys__responses') }}
+
+),
+
+date_bounds as (
+
+    select
+        cast(min(created_at) as date) as first_date,
+        least(
+            cast('{{ var("as_of_date") }}' as date),
+            cast(max(coalesce(last_solved_at, created_at)) as date)
+        ) as last_date
+    from tickets
+
+),
+
+dates as (
+
+    {{ days_between_series('date_bounds', 'first_date', 'last_date', 'kpi_date') }}
+
+),
+
+channels as (
+
+    select distinct channel from tickets
+
+),
+
+grid as (
+
+    select dates.kpi_date, channels.channel
+    from dates
+    cross join channels
+
+),
+
+created as (
+
+    select
+        cast(created_at as date) as kpi_date,
+        channel,
+        count(*) as tickets_created,
+        percentile_cont(0.5) within group (order by first_reply_minutes)
+            as first_reply_minutes_median,
+        percentile_cont(0.9) within group (order by first_reply_minutes)
+            as first_reply_minutes_p90,
+        avg(case when is_first_reply_sla_breached then 1.0 when not is_first_reply_sla_breached then 0.0 end)
+            as first_reply_sla_breach_rate
+    from tickets
+    group by 1, 2
+
+),
+
+solved as (
+
+    -- Tickets resolved (solved or closed now) on the date of their last solve.
+    select
+        cast(last_solved_at as date) as kpi_date,
+        channel,
+        count(*) as tickets_solved,
+        percentile_cont(0.5) within group (order by full_resolution_minutes)
+            as full_resolution_minutes_median,
+        avg(case when is_one_touch_resolution then 1.0 else 0.0 end)
+            as one_touch_resolution_rate
+    from tickets
+    where full_resolution_minutes is not null
+    group by 1, 2
+
+),
+
+backlog as (
+
+    select
+        grid.kpi_date,
+        grid.channel,
+        count(tickets.ticket_id) as open_backlog
+    from grid
+    inner join tickets
+        on grid.channel = tickets.channel
+        and tickets.created_at < {{ dbt.dateadd('day', 1, 'cast(grid.kpi_date as timestamp)') }}
+    inner join status_changes
+        on tickets.ticket_id = status_changes.ticket_id
+        and status_changes.changed_at < {{ dbt.dateadd('day', 1, 'cast(grid.kpi_date as timestamp)') }}
+        and (
+            status_changes.next_changed_at is null
+            or status_changes.next_changed_at
+                >= {{ dbt.dateadd('day', 1, 'cast(grid.kpi_date as timestamp)') }}
+        )
+    where status_changes.status not in ('solved', 'closed')
+    group by 1, 2
+
+),
+
+surveys as (
+
+    select
+        cast(survey_responses.submitted_at as date) as kpi_date,
+        tickets.channel,
+        100.0 * sum(case when survey_responses.survey_type = 'csat' and survey_responses.score >= 4 then 1 else 0 end)
+            / nullif(sum(case when survey_responses.survey_type = 'csat' then 1 else 0 end), 0)
+            as csat_pct,
+        avg(case when survey_responses.survey_type = 'ces' then survey_responses.score end)
+            as ces_mean
+    from survey_responses
+    inner join tickets
+        on survey_responses.ticket_id = tickets.ticket_id
+    group by 1, 2
+
+),
+
+final as (
+
+    select
+        grid.kpi_date as date,
+        grid.channel,
+        cast(coalesce(created.tickets_created, 0) as bigint) as tickets_created,
+        cast(coalesce(solved.tickets_solved, 0) as bigint) as tickets_solved,
+        cast(coalesce(backlog.open_backlog, 0) as bigint) as open_backlog,
+        cast(created.first_reply_minutes_median as double) as first_reply_minutes_median,
+        cast(created.first_reply_minutes_p90 as double) as first_reply_minutes_p90,
+        cast(solved.full_resolution_minutes_median as double) as full_resolution_minutes_median,
+        cast(solved.one_touch_resolution_rate as double) as one_touch_resolution_rate,
+        cast(created.first_reply_sla_breach_rate as double) as first_reply_sla_breach_rate,
+        cast(surveys.csat_pct as double) as csat_pct,
+        cast(surveys.ces_mean as double) as ces_mean
+    from grid
+    left join created
+        on grid.kpi_date = created.kpi_date and grid.channel = created.channel
+    left join solved
+        on grid.kpi_date = solved.kpi_date and grid.channel = solved.channel
+    left join backlog
+        on grid.kpi_date = backlog.kpi_date and grid.channel = backlog.channel
+    left join surveys
+        on grid.kpi_date = surveys.kpi_date and grid.channel = surveys.channel
+
+)
+
+select * from final

@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('orders', 'order_items') }}
+
+),
+
+latest as (
+
+    select
+        *,
+        row_number() over (
+            partition by id
+            order by updated_at desc, _loaded_at desc
+        ) as version_rank
+    from source
+
+),
+
+final as (
+
+    select
+        id as order_item_id,
+        order_id,
+        product_id,
+        cast(quantity as integer) as quantity,
+        cast(unit_price as decimal(18, 2)) as unit_price,
+        cast(quantity * unit_price as decimal(18, 2)) as line_amount,
+        {{ to_utc('updated_at') }} as updated_at
+    from latest
+    where version_rank = 1
+
+)
+
+select * from final
