@@ -63,9 +63,16 @@ def load_suite(path: Path):
     import great_expectations as gx
 
     spec = json.loads(path.read_text())
-    return gx.ExpectationSuite(
+    suite = gx.ExpectationSuite(
         name=spec["name"], expectations=spec["expectations"], meta=spec.get("meta") or {}
     )
+    # GX logs and drops an expectation it cannot build (a typo in its type or kwargs):
+    # a suite that silently checks less than it says is worse than no suite.
+    loaded = {expectation.expectation_type for expectation in suite.expectations}
+    dropped = [e["type"] for e in spec["expectations"] if e["type"] not in loaded]
+    if len(suite.expectations) != len(spec["expectations"]) or dropped:
+        raise ValueError(f"suite {path} has expectations GX cannot build: {dropped}")
+    return suite
 
 
 def suite_parameters(now: datetime) -> dict[str, Any]:

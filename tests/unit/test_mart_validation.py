@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cxw.mart_validation import MartsRejected, mart_suites, validate_marts
+from cxw.validation import load_suite
+
+
+def make_warehouse(path: Path, csat_pct: float) -> Path:
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema service")
+        connection.execute(
+            "create table service.agents as select 10::bigint as agent_id, 'Ana' as agent_name, "
+            "'Support' as group_name, 3::bigint as tickets_solved, "
+            "12.5::double as first_reply_minutes_median, "
+            "60.0::double as full_resolution_minutes_median, "
+            f"{csat_pct}::double as csat_pct, 0.5::double as one_touch_resolution_rate"
+        )
+    return path
+
+
+def test_every_mart_suite_loads_completely() -> None:
+    assert "service.tickets" in mart_suites()
+    for suite in mart_suites().values():
+        spec = json.loads(suite.read_text())
+        assert len(load_suite(suite).expectations) == len(spec["expectations"])
+
+
+def test_a_suite_with_an_unknown_expectation_is_refused(tmp_path: Path) -> None:
+    suite = tmp_path / "broken.json"
+    suite.write_text(json.dumps({
+        "name": "broken",
+        "expectations": [
+            {"type": "expect_column_values_to_be_wonderful", "kwargs": {"column": "x"}}
+        ],
+    }))
+    with pytest.raises(ValueError, match="wonderful"):
+        load_suite(suite)
+
+
+def test_good_marts_pass_and_results_are_kept(tmp_path: Path) -> None:
+    warehouse = make_warehouse(tmp_path / "w.duckdb", csat_pct=80)
+    reports = validate_marts(warehouse, tmp_path / "results")
+    assert set(reports) == {"service.agents"}, "marts not built are skipped"
+    assert json.loads((tmp_path / "results" / "service.agents.json").read_text())["success"]
+
+
+def test_a_bad_mart_is_rejected_naming_table_rule_and_row(tmp_path: Path) -> None:
+    warehouse = make_warehouse(tmp_path / "w.duckdb", csat_pct=180)
+    with pytest.raises(MartsRejected) as caught:
+        validate_marts(warehouse, tmp_path / "results")
+    message = str(caught.value)
+    assert "service.agents" in message and "csat_pct" in message and "180" in message
