@@ -1,0 +1,475 @@
+"""Writes web sessions as GA4 BigQuery daily export files (sources.md §2).
+
+Events are laid out per session in fixed slots (first_visit, session_start, page
+views, product views, login, add_to_cart, begin_checkout, purchase) and serialised
+with pyarrow string kernels, one day at a time, so millions of events need no
+per-event Python. Values in ``event_params`` carry only their non-null typed field;
+``session_engaged`` is an int on some sessions and a string on others, as GA4 sends it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cxw_demo.calendar_weights import DAY
+from cxw_demo.config import CURRENCY, SHOP_DOMAIN
+from cxw_demo.vocabulary import DEVICES, PAGES, TRAFFIC_SOURCES
+from cxw_demo.web_sessions import (
+    ANCHOR_LOGIN,
+    ANCHOR_PURCHASE,
+    SIGNUP,
+    build_sessions,
+    geo_pairs,
+)
+from cxw_demo.world import World, stream
+
+STREAM_ID = "4178093526"
+MAX_LIST_PAGES, MAX_PRODUCT_VIEWS = 4, 5
+#: Slot layout of a session's events, in time order.
+SLOT_NAMES = (
+    ["first_visit", "session_start", "page_view"]
+    + ["page_view"] * MAX_LIST_PAGES
+    + ["page_view", "view_item"] * MAX_PRODUCT_VIEWS
+    + ["login", "add_to_cart", "begin_checkout", "purchase"]
+)
+FIRST_LIST, FIRST_PRODUCT = 3, 3 + MAX_LIST_PAGES
+LOGIN_SLOT = FIRST_PRODUCT + 2 * MAX_PRODUCT_VIEWS
+CART_SLOT, CHECKOUT_SLOT, PURCHASE_SLOT = LOGIN_SLOT + 1, LOGIN_SLOT + 2, LOGIN_SLOT + 3
+BASE_URL = f"https://www.{SHOP_DOMAIN}"
+LATE_SESSION_SHARE = 0.02
+LATE_HOURS = 72
+
+
+def _j(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _slot_mask(sessions: pd.DataFrame, first_visit: np.ndarray) -> np.ndarray:
+    count = len(sessions)
+    mask = np.zeros((count, len(SLOT_NAMES)), dtype=bool)
+    mask[:, 0] = first_visit
+    mask[:, 1] = True
+    mask[:, 2] = True
+    lists = sessions["list_pages"].to_numpy()
+    views = sessions["product_views"].to_numpy()
+    for i in range(MAX_LIST_PAGES):
+        mask[:, FIRST_LIST + i] = lists > i
+    for i in range(MAX_PRODUCT_VIEWS):
+        mask[:, FIRST_PRODUCT + 2 * i] = views > i
+        mask[:, FIRST_PRODUCT + 2 * i + 1] = views > i
+    mask[:, LOGIN_SLOT] = sessions["login"].to_numpy()
+    mask[:, CART_SLOT] = sessions["add_to_cart"].to_numpy()
+    mask[:, CHECKOUT_SLOT] = sessions["checkout"].to_numpy()
+    mask[:, PURCHASE_SLOT] = sessions["order_row"].to_numpy() >= 0
+    return mask
+
+
+def build_events(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per GA4 event in the range, sorted by time, with what its JSON needs;
+    and the devices (browsers) the events' ``device_row`` points at."""
+    config = world.config
+    rng = stream(config, "ga4")
+    sessions, devices = build_sessions(world)
+    count = len(sessions)
+    # Session numbers count every session of a browser, including ones before the range.
+    order = np.lexsort(
+        (np.arange(count), sessions["anchor_at"].to_numpy(), sessions["device_row"].to_numpy())
+    )
+    number = np.empty(count, dtype=np.int64)
+    device_sorted = sessions["device_row"].to_numpy()[order]
+    starts_group = np.r_[True, device_sorted[1:] != device_sorted[:-1]]
+    group_start = np.maximum.accumulate(np.where(starts_group, np.arange(count), 0))
+    number[order] = np.arange(count) - group_start + 1
+    first_source = np.empty(len(devices), dtype=np.int64)
+    first_source[device_sorted[starts_group]] = sessions["source"].to_numpy()[order][starts_group]
+    # The cookie's second half is the first visit's time, as GA4's client id has it.
+    first_seen = np.full(len(devices), config.start_ts, dtype=np.int64)
+    first_seen[device_sorted[starts_group]] = sessions["anchor_at"].to_numpy()[order][starts_group]
+    devices = devices.assign(first_seen=first_seen)
+
+    mask = _slot_mask(sessions, number == 1)
+    gaps = rng.uniform(5.0, 90.0, mask.shape) * 1e6
+    gaps[:, 0:2] = rng.uniform(0, 2000, (count, 2))  # first_visit/session_start: same moment
+    gaps[:, 2] = rng.uniform(100_000, 900_000, count)
+    gaps = np.where(mask, gaps, 0.0).astype(np.int64)
+    offsets = np.cumsum(gaps, axis=1) - gaps[:, :1]
+    anchor = sessions["anchor"].to_numpy()
+    anchor_slot = np.select(
+        [anchor == ANCHOR_LOGIN, anchor == ANCHOR_PURCHASE], [LOGIN_SLOT, PURCHASE_SLOT], 1
+    )
+    anchor_offset = offsets[np.arange(count), anchor_slot]
+    start_us = sessions["anchor_at"].to_numpy().astype(np.int64) * 1_000_000 - anchor_offset
+    start_us = np.where(anchor == 0, start_us + rng.integers(0, 1_000_000, count), start_us)
+    event_us = start_us[:, None] + offsets
+
+    session_index, slot = np.nonzero(mask)
+    timestamp = event_us[session_index, slot]
+    customer_id = sessions["customer_id"].to_numpy()[session_index]
+    login = sessions["login"].to_numpy()[session_index]
+    identified = (customer_id > 0) & (~login | (slot >= LOGIN_SLOT))
+    device_row = sessions["device_row"].to_numpy()[session_index]
+    product_count = len(world.products)
+    book_count = int((world.products["category"] == "books").sum())
+    viewed = rng.integers(0, product_count, len(slot))
+    viewed = np.where(rng.random(len(slot)) < 0.8, viewed % book_count, viewed)
+    events = pd.DataFrame(
+        {
+            "timestamp": timestamp,
+            "slot": slot,
+            "session": session_index,
+            "ga_session_id": start_us[session_index] // 1_000_000,
+            "session_number": number[session_index],
+            "user_id": np.where(identified, customer_id, 0),
+            "device_row": device_row,
+            "engaged": sessions["engaged"].to_numpy()[session_index] & (slot >= 2),
+            "engaged_as_int": sessions["engaged_as_int"].to_numpy()[session_index],
+            "source": sessions["source"].to_numpy()[session_index],
+            "first_source": first_source[device_row],
+            "order_row": sessions["order_row"].to_numpy()[session_index],
+            "product": viewed,
+            "landing": sessions["landing_page"].to_numpy()[session_index] % len(PAGES),
+            "engagement_msec": (gaps[session_index, slot] // 1000) % 120_000,
+            "signup": sessions["kind"].to_numpy()[session_index] == SIGNUP,
+        }
+    )
+    # A product view and its page view show the same product; cart holds the last one seen.
+    is_view_item = np.isin(events["slot"].to_numpy(), np.arange(FIRST_PRODUCT + 1, LOGIN_SLOT, 2))
+    product = events["product"].to_numpy().copy()
+    product[np.flatnonzero(is_view_item) - 1] = product[is_view_item]
+    events["product"] = product
+    # A few sessions reach the export late (up to 72 hours after their day): Google then
+    # rewrites that day's table, so an early snapshot of a recent day lacks them.
+    late = rng.random(count) < LATE_SESSION_SHARE
+    delay = rng.integers(3600, LATE_HOURS * 3600, count) * 1_000_000
+    day_end = (timestamp // (DAY * 1_000_000) + 1) * DAY * 1_000_000
+    events["arrival"] = np.where(late[session_index], day_end + delay[session_index], timestamp)
+    in_range = (timestamp >= config.start_ts * 1_000_000) & (timestamp < config.end_ts * 1_000_000)
+    events = events[in_range].sort_values(["timestamp", "session", "slot"], kind="stable")
+    return events.reset_index(drop=True), devices
+
+
+class _Fragments:
+    """JSON pieces that depend only on small lookups (device, geo, source, product, order)."""
+
+    def __init__(self, world: World, devices: pd.DataFrame) -> None:
+        self.device = np.array(
+            [
+                ',"device":{"category":' + _j(category) + ',"mobile_brand_name":null,'
+                '"operating_system":' + _j(system) + ',"language":"en-gb",'
+                '"web_info":{"browser":' + _j(browser) + ',"browser_version":null}}'
+                for category, system, browser, _ in DEVICES
+            ],
+            dtype=object,
+        )
+        self.geo = np.array(
+            [
+                ',"geo":{"country":'
+                + _j(country)
+                + ',"city":'
+                + _j(city)
+                + ',"continent":'
+                + _j("Americas" if country == "United States" else "Europe")
+                + "}"
+                for country, city in geo_pairs()
+            ],
+            dtype=object,
+        )
+        self.first_touch = np.array(
+            [
+                ',"traffic_source":{"name":'
+                + _j(name)
+                + ',"medium":'
+                + _j(medium)
+                + ',"source":'
+                + _j(source)
+                + "}"
+                for source, medium, name, _ in TRAFFIC_SOURCES
+            ],
+            dtype=object,
+        )
+        self.collected = np.array(
+            [
+                ',"collected_traffic_source":'
+                + (
+                    "null"
+                    if source == "(direct)"
+                    else '{"manual_source":'
+                    + _j(source)
+                    + ',"manual_medium":'
+                    + _j(medium)
+                    + ',"manual_campaign_name":'
+                    + _j(name if not name.startswith("(") else None)
+                    + "}"
+                )
+                for source, medium, name, _ in TRAFFIC_SOURCES
+            ],
+            dtype=object,
+        )
+        self.referrer = np.array(
+            [
+                '{"key":"page_referrer","value":{"string_value":'
+                + _j(
+                    ""
+                    if source == "(direct)"
+                    else f"https://{source if '.' in source else source + '.com'}/"
+                )
+                + "}}"
+                for source, _, _, _ in TRAFFIC_SOURCES
+            ],
+            dtype=object,
+        )
+        products = world.products
+        self.product_item = np.array(
+            [
+                '{"item_id":'
+                + _j(sku)
+                + ',"item_name":'
+                + _j(title)
+                + ',"item_category":'
+                + _j(category)
+                + f',"price":{cents / 100:.2f}'
+                for sku, title, category, cents in zip(
+                    products["sku"],
+                    products["title"],
+                    products["category"],
+                    products["price_cents"],
+                    strict=True,
+                )
+            ],
+            dtype=object,
+        )
+        self.product_page = np.array(
+            [
+                '{"key":"page_location","value":{"string_value":'
+                + _j(f"{BASE_URL}/{'books' if category == 'books' else 'reviews'}/{sku.lower()}")
+                + '}},{"key":"page_title","value":{"string_value":'
+                + _j(title)
+                + "}}"
+                for sku, title, category in zip(
+                    products["sku"], products["title"], products["category"], strict=True
+                )
+            ],
+            dtype=object,
+        )
+        self.site_page = np.array(
+            [
+                '{"key":"page_location","value":{"string_value":'
+                + _j(BASE_URL + path)
+                + '}},{"key":"page_title","value":{"string_value":'
+                + _j(title)
+                + "}}"
+                for path, title in PAGES
+            ],
+            dtype=object,
+        )
+        self.checkout_page = (
+            '{"key":"page_location","value":{"string_value":'
+            + _j(BASE_URL + "/checkout")
+            + '}},{"key":"page_title","value":{"string_value":"Checkout"}}'
+        )
+        self.pseudo_id = (
+            devices["client_number"].astype(str) + "." + devices["first_seen"].astype(str)
+        ).to_numpy(dtype=object)
+        self.order_items, self.order_ecommerce = self._orders(world)
+
+    def _orders(self, world: World) -> tuple[np.ndarray, np.ndarray]:
+        items = world.order_items
+        product_index = items["product_id"].to_numpy() - 1
+        line = (
+            pd.Series(self.product_item[product_index])
+            + ',"quantity":'
+            + items["quantity"].astype(str)
+            + "}"
+        )
+        by_order = line.groupby(items["order_id"].to_numpy(), sort=True).agg(",".join)
+        orders = world.orders
+        item_json = ("[" + by_order.reindex(orders["id"]).fillna("") + "]").to_numpy(dtype=object)
+        quantity = items.groupby("order_id")["quantity"].sum().reindex(orders["id"]).fillna(0)
+        unique = items.groupby("order_id")["product_id"].size().reindex(orders["id"]).fillna(0)
+        revenue = (orders["total_cents"] / 100).map("{:.2f}".format)
+        ecommerce = (
+            ',"ecommerce":{"total_item_quantity":'
+            + quantity.astype(np.int64).astype(str).to_numpy()
+            + ',"purchase_revenue":'
+            + revenue.to_numpy()
+            + ',"unique_items":'
+            + unique.astype(np.int64).astype(str).to_numpy()
+            + ',"transaction_id":"'
+            + orders["id"].astype(str).to_numpy()
+            + '"}'
+        )
+        return item_json, np.asarray(ecommerce, dtype=object)
+
+
+def _strings(values: np.ndarray) -> pa.Array:
+    return pa.array(values, type=pa.large_string())
+
+
+def _ints(values: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.large_string())
+
+
+def _lines(day: pd.DataFrame, fragments: _Fragments, date: str) -> bytes:
+    """The newline-terminated JSON lines of one day's events."""
+    slot = day["slot"].to_numpy()
+    names = np.array(SLOT_NAMES, dtype=object)[slot]
+    is_product = (slot >= FIRST_PRODUCT) & (slot < LOGIN_SLOT)
+    is_commerce = slot >= CART_SLOT
+    order_row = day["order_row"].to_numpy()
+    has_order = order_row >= 0
+    safe_order = np.where(has_order, order_row, 0)
+    product = day["product"].to_numpy()
+    page = np.where(
+        is_product | (slot == CART_SLOT),
+        fragments.product_page[product],
+        np.where(
+            is_commerce, fragments.checkout_page, fragments.site_page[day["landing"].to_numpy()]
+        ),
+    )
+    list_page = (slot >= FIRST_LIST) & (slot < FIRST_PRODUCT)
+    page = np.where(list_page, fragments.site_page[(slot - FIRST_LIST + 1) % len(PAGES)], page)
+    page_view = names == "page_view"
+    referrer = np.where(
+        slot == 2,
+        fragments.referrer[day["source"].to_numpy()],
+        '{"key":"page_referrer","value":{"string_value":"' + BASE_URL + '/"}}',
+    )
+    engaged = day["engaged"].to_numpy()
+    engaged_value = np.where(
+        day["engaged_as_int"].to_numpy(), '{"int_value":1}', '{"string_value":"1"}'
+    )
+    engaged_param = np.where(
+        engaged, ',{"key":"session_engaged","value":' + engaged_value + "}", ""
+    )
+    engagement = np.where(
+        slot >= 2,
+        ',{"key":"engagement_time_msec","value":{"int_value":'
+        + day["engagement_msec"].astype(str).to_numpy()
+        + "}}",
+        "",
+    )
+    extra = np.select(
+        [names == "login", names == "purchase"],
+        [
+            ',{"key":"method","value":{"string_value":"email"}}',
+            ',{"key":"currency","value":{"string_value":"' + CURRENCY + '"}}',
+        ],
+        "",
+    )
+    items = np.where(
+        has_order & (slot == PURCHASE_SLOT),
+        fragments.order_items[safe_order],
+        np.where(
+            is_product & (names == "view_item") | (slot == CART_SLOT),
+            "[" + fragments.product_item[product] + ',"quantity":1}]',
+            "[]",
+        ),
+    )
+    ecommerce = np.where(
+        has_order & (slot == PURCHASE_SLOT),
+        fragments.order_ecommerce[safe_order],
+        ',"ecommerce":null',
+    )
+    user_id = day["user_id"].to_numpy()
+    user_json = np.where(user_id > 0, '"' + user_id.astype(str).astype(object) + '"', "null")
+    device_row = day["device_row"].to_numpy()
+    pieces = [
+        '{"event_date":"' + date + '","event_timestamp":',
+        _ints(day["timestamp"].to_numpy()),
+        ',"event_name":"',
+        _strings(names),
+        '","event_params":[{"key":"ga_session_id","value":{"int_value":',
+        _ints(day["ga_session_id"].to_numpy()),
+        '}},{"key":"ga_session_number","value":{"int_value":',
+        _ints(day["session_number"].to_numpy()),
+        "}},",
+        _strings(page.astype(object)),
+        _strings(np.where(page_view, "," + referrer, "").astype(object)),
+        _strings(engaged_param.astype(object)),
+        _strings(engagement.astype(object)),
+        _strings(extra.astype(object)),
+        '],"user_id":',
+        _strings(user_json.astype(object)),
+        ',"user_pseudo_id":"',
+        _strings(fragments.pseudo_id[device_row]),
+        '"',
+        _strings(fragments.device[day.attrs["device_profile"][device_row]]),
+        _strings(fragments.geo[day.attrs["geo"][device_row]]),
+        _strings(fragments.first_touch[day["first_source"].to_numpy()]),
+        _strings(fragments.collected[day["source"].to_numpy()]),
+        _strings(ecommerce.astype(object)),
+        ',"items":',
+        _strings(items.astype(object)),
+        ',"stream_id":"' + STREAM_ID + '","platform":"WEB"}\n',
+    ]
+    arguments = [
+        pa.scalar(piece, pa.large_string()) if isinstance(piece, str) else piece for piece in pieces
+    ]
+    joined = pc.binary_join_element_wise(*arguments, pa.scalar("", pa.large_string()))
+    return _buffer(joined)
+
+
+def _buffer(array: pa.Array) -> bytes:
+    """The concatenated values of a null-free string array, straight from its data buffer."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
+        array.offset : array.offset + len(array) + 1
+    ]
+    data = array.buffers()[2]
+    return data.to_pybytes()[offsets[0] : offsets[-1]]
+
+
+def write_ga4(
+    world: World, folder: Path, compress: bool = False, as_of: int | None = None
+) -> dict[str, int]:
+    """Write ``events_YYYYMMDD.jsonl[.gz]`` per day into ``folder``; returns counts.
+
+    With ``as_of`` (unix), the export location as it looked then: only days that had
+    ended, and only events that had arrived (the last three days may still grow).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    events, devices = build_events(world)
+    days = world.config.days
+    if as_of is not None:
+        events = events[events["arrival"].to_numpy() <= as_of * 1_000_000]
+        days = max(0, min(days, (as_of - world.config.start_ts) // DAY))
+    fragments = _Fragments(world, devices)
+    timestamp = events["timestamp"].to_numpy()
+    first_day = world.config.start_ts // DAY
+    bounds = np.searchsorted(
+        timestamp, (first_day + np.arange(world.config.days + 1)) * DAY * 1_000_000
+    )
+    files = 0
+    for index in range(days):
+        day = events.iloc[bounds[index] : bounds[index + 1]]
+        day.attrs = {
+            "geo": devices["geo"].to_numpy(),
+            "device_profile": devices["device_profile"].to_numpy(),
+        }
+        date = np.datetime_as_string(np.datetime64(int(first_day + index), "D")).replace("-", "")
+        body = _lines(day, fragments, date) if len(day) else b""
+        name = f"events_{date}.jsonl"
+        if compress:
+            with (
+                (folder / f"{name}.gz").open("wb") as raw,
+                gzip.GzipFile(
+                    filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=5
+                ) as handle,
+            ):
+                handle.write(body)
+        else:
+            (folder / name).write_bytes(body)
+        files += 1
+    written = events.iloc[: bounds[days]]
+    return {
+        "files": files,
+        "events": len(written),
+        "sessions": written.groupby(["device_row", "ga_session_id"]).ngroups,
+        "purchases": int((written["slot"] == PURCHASE_SLOT).sum()),
+    }

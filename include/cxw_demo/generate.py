@@ -1,0 +1,121 @@
+"""Generate the demo shop's four sources into one folder.
+
+Layout of ``out_dir``::
+
+    shop.db                      orders database (SQLite, DDL in orders_schema.sql)
+    ga4/events_YYYYMMDD.jsonl    GA4 BigQuery daily exports (.jsonl.gz with gzip_web)
+    surveys/responses_YYYYMMDD.csv
+    helpdesk/                    Zendesk records the helpdesk server serves
+    manifest.json                parameters and counts
+
+Same parameters, same bytes: every random draw comes from the seed.
+
+Measured (2 vCPUs): 30 customers x 10 days in 0.2-0.4 s; 5,000 x 365 days in 5.4-6 s;
+50,000 x 365 days (143k orders, 6.2M GA4 events, 22.4k tickets) in 66-85 s (disk-bound,
+6.3 GB of GA4 JSON), 123 s with ``gzip_web`` (GA4 273 MB).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cxw_demo.config import ORDER_FIELD_ID, SimulationConfig
+from cxw_demo.faults import inject_faults
+from cxw_demo.ga4 import write_ga4
+from cxw_demo.helpdesk_data import build_helpdesk, write_helpdesk
+from cxw_demo.orders_db import write_orders_db
+from cxw_demo.surveys import write_surveys
+from cxw_demo.world import build_world
+
+ORDERS_DB = "shop.db"
+GA4_DIR = "ga4"
+SURVEYS_DIR = "surveys"
+HELPDESK_DIR = "helpdesk"
+MANIFEST = "manifest.json"
+
+
+def generate(
+    out_dir: Path | str,
+    customers: int,
+    start: dt.date | str,
+    end: dt.date | str,
+    seed: int = 42,
+    gzip_web: bool = False,
+    as_of: dt.datetime | dt.date | str | None = None,
+    faults: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Simulate the shop and write all four sources into ``out_dir``; returns the manifest.
+
+    ``as_of`` (a UTC moment; a date means its midnight) writes the sources as they stood
+    then: the same shop, cut earlier. Successive ``as_of`` days give the day-by-day view
+    an incremental pipeline sees (orders change status, refunds and survey re-exports
+    arrive, recent GA4 days are rewritten). Without it, everything up to ``end``, settled.
+    ``faults`` names malformed records to plant afterwards (see ``faults.FAULTS``, or "all").
+    """
+    config = SimulationConfig(
+        customers=customers,
+        start=_date(start),
+        end=_date(end),
+        seed=seed,
+        gzip_web=gzip_web,
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in (GA4_DIR, SURVEYS_DIR, HELPDESK_DIR):
+        shutil.rmtree(out / folder, ignore_errors=True)
+    cutoff = _unix(as_of)
+    world = build_world(config)
+    counts = {
+        "orders_db": write_orders_db(world, out / ORDERS_DB, as_of=cutoff),
+        "ga4": write_ga4(world, out / GA4_DIR, compress=gzip_web, as_of=cutoff),
+        "surveys": write_surveys(world, out / SURVEYS_DIR, as_of=cutoff),
+        "helpdesk": write_helpdesk(build_helpdesk(world, as_of=cutoff), out / HELPDESK_DIR),
+    }
+    damaged = inject_faults(out, faults) if faults else {}
+    manifest = {
+        "customers": customers,
+        "start": config.start.isoformat(),
+        "end": config.end.isoformat(),
+        "seed": seed,
+        "gzip_web": gzip_web,
+        "as_of": None if cutoff is None else _iso(cutoff),
+        "order_field_id": ORDER_FIELD_ID,
+        "paths": {
+            "orders_db": ORDERS_DB,
+            "ga4": GA4_DIR,
+            "surveys": SURVEYS_DIR,
+            "helpdesk": HELPDESK_DIR,
+        },
+        "counts": counts,
+        "faults": damaged,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _date(value: dt.date | str) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _unix(moment: dt.datetime | dt.date | str | None) -> int | None:
+    """Unix seconds of a UTC moment; a date (or 'YYYY-MM-DD') means that day's midnight."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = (
+            dt.datetime.fromisoformat(moment) if "T" in moment else dt.date.fromisoformat(moment)
+        )
+    if not isinstance(moment, dt.datetime):
+        moment = dt.datetime(moment.year, moment.month, moment.day)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp())
+
+
+def _iso(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
