@@ -6,6 +6,9 @@ Secrets stay inside the connection objects: nothing here logs a URL or a passwor
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
+
+from cxw.sources.helpdesk import HelpdeskConfig
 
 ORDERS_DB_CONN_ID = "orders_db"
 
@@ -33,3 +36,48 @@ def orders_db_url() -> str:
     except ImportError:  # pragma: no cover - Airflow is always installed with cxw
         return os.environ["AIRFLOW_CONN_ORDERS_DB"]
     return sqlalchemy_url(conn.conn_type, conn.host, conn.schema, conn.get_uri())
+
+
+HELPDESK_CONN_ID = "helpdesk_api"
+
+
+def helpdesk_base_url(
+    conn_type: str | None, host: str, port: int | None, schema: str | None
+) -> str:
+    """The helpdesk's base URL from a connection's parts.
+
+    The scheme is the connection's ``schema`` when it says http/https (the JSON form),
+    else its type when that is http/https (the URI form ``http://...``), else https; a
+    host that already carries a scheme (``https://shop.zendesk.com``) is taken as is.
+    """
+    if "://" in host:
+        base = host
+    else:
+        scheme = next(
+            (s for s in (schema, conn_type) if s and s.lower() in ("http", "https")), "https"
+        )
+        base = f"{scheme.lower()}://{host}"
+    base = base.rstrip("/")
+    if port and urlsplit(base).port is None:
+        base = f"{base}:{port}"
+    return base
+
+
+def helpdesk_config() -> HelpdeskConfig:
+    """Base URL, agent email, API token and order field id from the ``helpdesk_api``
+    Airflow connection (login = agent email, password = API token, extra
+    ``order_field_id``)."""
+    from airflow.sdk import Connection
+
+    conn = Connection.get(HELPDESK_CONN_ID)
+    if not conn.host or not conn.login or not conn.password:
+        # Names what is missing, never what is there: the password is a secret.
+        missing = [name for name in ("host", "login", "password") if not getattr(conn, name)]
+        raise ValueError(f"connection {HELPDESK_CONN_ID!r} lacks {', '.join(missing)}")
+    field_id = (conn.extra_dejson or {}).get("order_field_id")
+    return HelpdeskConfig(
+        base_url=helpdesk_base_url(conn.conn_type, conn.host, conn.port, conn.schema),
+        email=conn.login,
+        token=conn.password,
+        order_field_id=int(field_id) if field_id not in (None, "") else None,
+    )

@@ -53,11 +53,31 @@ def with_batch_columns(frame: pd.DataFrame, window: Window, loaded_at: datetime)
     return out
 
 
+def add_batch_columns(table: pa.Table, window: Window, loaded_at: datetime) -> pa.Table:
+    """Arrow twin of ``with_batch_columns`` with the same column types, so a batch
+    landed from pandas and one landed from Arrow read back alike."""
+    rows = table.num_rows
+    moment = pa.timestamp("us", tz="UTC")
+    values = {
+        "_batch_id": pa.array([window.batch_id] * rows, pa.large_string()),
+        "_window_start": pa.array([window.start] * rows, moment),
+        "_window_end": pa.array([window.end] * rows, moment),
+        "_loaded_at": pa.array([loaded_at] * rows, moment),
+    }
+    for name, column in values.items():
+        table = table.append_column(name, column)
+    return table
+
+
 def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` to ``path`` via a temporary file and a rename, so readers never
+    """Write ``frame`` to ``path`` atomically (see ``write_table_atomic``)."""
+    return write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def write_table_atomic(table: pa.Table, path: Path) -> Path:
+    """Write ``table`` to ``path`` via a temporary file and a rename, so readers never
     see a half-written file and a crash leaves the previous version in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

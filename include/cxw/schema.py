@@ -19,7 +19,10 @@ KINDS = ("int", "str", "bool", "timestamp", "date", "money", "float")
 
 def _parse(series: pd.Series, kind: str) -> pd.Series:
     if kind == "int":
-        return pd.to_numeric(series, errors="coerce").astype("Int64")
+        numbers = pd.to_numeric(series, errors="coerce")
+        # A fractional value ("7.5") is not an int: leave it unparsed so _parse_errors
+        # names it, instead of astype failing the whole batch.
+        return numbers.where(numbers.mod(1) == 0).astype("Int64")
     if kind in ("money", "float"):
         return pd.to_numeric(series, errors="coerce").astype("float64")
     if kind == "timestamp":

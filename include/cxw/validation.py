@@ -27,6 +27,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
 
 SAMPLE_ROWS = 3
+RAW_RECORD = "_record"  # the record as the source sent it (JSON sources)
 # How far in the future a source timestamp may lie before it counts as absurd.
 CLOCK_SKEW = timedelta(minutes=10)
 
@@ -128,5 +129,11 @@ def validate_frame(frame: pd.DataFrame, suite_file: Path, now: datetime) -> Vali
 
 
 def _rows(frame: pd.DataFrame, index: list[int]) -> list[dict[str, Any]]:
-    rows = frame.iloc[index].drop(columns=[c for c in BATCH_COLUMNS if c in frame.columns])
+    """Offending rows for the error message: without the batch columns and the whole raw
+    record, and with personal data (emails) masked, since messages end up in task logs."""
+    hidden = [c for c in [*BATCH_COLUMNS, RAW_RECORD] if c in frame.columns]
+    rows = frame.iloc[index].drop(columns=hidden)
+    for column in rows.columns:
+        if "email" in column.lower():
+            rows[column] = rows[column].where(rows[column].isna(), "<masked>")
     return json.loads(rows.to_json(orient="records", date_format="iso", default_handler=str))

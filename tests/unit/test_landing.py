@@ -89,3 +89,17 @@ def test_unparseable_and_future_values_are_rejected(cxw_home: Path) -> None:
 def test_missing_required_column_is_rejected(cxw_home: Path) -> None:
     with pytest.raises(BatchRejected, match="expect_column_to_exist.*customer_id"):
         land(orders_rows().drop(columns=["customer_id"]), Settings.from_env())
+
+
+def test_rejection_message_masks_emails_and_leaves_out_raw_records(cxw_home: Path) -> None:
+    rows = pd.DataFrame([{
+        "id": None, "email": "ada@example.com", "first_name": "Ada", "last_name": "L",
+        "country": "GB", "marketing_opt_in": "1", "created_at": "2026-01-01 09:00:00",
+        "updated_at": "2026-01-01 09:00:00", "_record": '{"secret": "whole raw row"}',
+    }])
+    with pytest.raises(BatchRejected) as caught:
+        land_batch(rows, source="orders", entity="customers", columns=TABLES["customers"].columns,
+                   window=WINDOW, origin="test rows", settings=Settings.from_env())
+    message = str(caught.value)
+    assert "expect_column_values_to_not_be_null" in message and "<masked>" in message
+    assert "ada@example.com" not in message and "whole raw row" not in message

@@ -7,7 +7,7 @@ import pytest
 
 from cxw.cli import days
 from cxw.connections import sqlalchemy_url
-from cxw.pipeline import as_of_date, asset_extra
+from cxw.pipeline import as_of_date, asset_extra, run_window
 
 
 @dataclass
@@ -18,8 +18,8 @@ class Event:
 def test_as_of_date_is_the_latest_data_date_of_the_triggering_extracts() -> None:
     day = [datetime(2026, 1, d, tzinfo=UTC) for d in (1, 2, 3)]
     events = {
-        "orders": [Event(asset_extra(day[0], day[1]))],
-        "helpdesk": [Event(asset_extra(day[1], day[2])), Event({})],
+        "orders": [Event(asset_extra(day[0], day[1]))],  # data date Jan 1
+        "helpdesk": [Event(asset_extra(day[1], day[2])), Event({})],  # data date Jan 2
     }
     logical = datetime(2026, 11, 24, tzinfo=UTC)  # wall-clock trigger time: ignored
     assert as_of_date(events, logical) == date(2026, 1, 2)
@@ -48,3 +48,23 @@ def test_sqlalchemy_url_from_airflow_connection_parts() -> None:
         sqlalchemy_url("postgres", "db", "shop", "postgres://ro:pw@db:5432/shop")
         == "postgresql://ro:pw@db:5432/shop"
     )
+
+
+def test_run_window_is_the_data_interval_unless_a_range_is_given() -> None:
+    start, end = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC)
+    assert run_window({}, start, end) == (start, end)
+    assert run_window({"window_start": None, "window_end": None}, start, end) == (start, end)
+    given = {"window_start": "2026-01-01", "window_end": "2026-04-01"}
+    assert run_window(given, start, end) == (
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 4, 1, tzinfo=UTC),
+    )
+    with pytest.raises(ValueError, match="both"):
+        run_window({"window_start": "2026-01-01"}, start, end)
+    with pytest.raises(ValueError, match="after"):
+        run_window({"window_start": "2026-01-02", "window_end": "2026-01-01"}, start, end)
+
+
+def test_a_range_run_tells_the_transform_its_last_data_date() -> None:
+    extra = asset_extra(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+    assert extra["data_date"] == "2026-03-31"

@@ -1,0 +1,118 @@
+"""Surveys: the survey platform's CSV exports (sources.md §4).
+
+Files are the unit: every ``responses_YYYYMMDD.csv`` in the drop location that has not
+been loaded, whatever its date, is one batch (its window is the export day in its name,
+so its batch id is the same on every load). A file counts as loaded by name AND SHA-256
+of its bytes, recorded in the sync state only after its batch has landed: a file
+re-delivered with other content is loaded again and replaces its batch; an unchanged
+one is skipped, so running again is a no-op. A response exported again in a later file
+is kept in both batches; staging keeps the latest ``submitted_at`` per ``response_id``.
+
+Files are read as sent: UTF-8 with or without a byte-order mark, RFC 4180 quoting
+(commas, doubled quotes and line breaks inside comments), every value as text until
+``cxw.schema.coerce`` types the contract's columns; extra columns are kept. Only empty
+fields are missing values: a comment reading "NA" or "null" stays text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from cxw.lake import Window
+from cxw.sources.location import Location
+
+#: The contract's columns and their kinds (see ``cxw.schema``).
+COLUMNS: dict[str, str] = {
+    "response_id": "str",
+    "survey_type": "str",
+    "submitted_at": "timestamp",
+    "respondent_email": "str",
+    "customer_id": "int",
+    "ticket_id": "int",
+    "order_id": "int",
+    "score": "int",
+    "comment": "str",
+}
+FILE_NAME = re.compile(r"^responses_(\d{8})\.csv$")
+SOURCE_FILE = "_source_file"
+STATE_KEY = "files"
+
+
+class UnreadableExport(ValueError):
+    """A file that is not CSV text (bad encoding, unbalanced quotes)."""
+
+
+@dataclass(frozen=True)
+class SurveyExport:
+    """One export file with the bytes that were checksummed (and are the ones parsed)."""
+
+    name: str
+    day: date
+    path: str
+    content: bytes
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def window(self) -> Window:
+        start = datetime(self.day.year, self.day.month, self.day.day, tzinfo=UTC)
+        return Window(start, start + timedelta(days=1))
+
+
+def export_names(location: Location) -> list[tuple[str, date]]:
+    """The export files in the drop location with their export day, oldest first."""
+    exports = []
+    for name in location.names():
+        match = FILE_NAME.match(name)
+        if match:
+            exports.append((name, datetime.strptime(match.group(1), "%Y%m%d").date()))
+    return sorted(exports, key=lambda export: (export[1], export[0]))
+
+
+def pending_exports(
+    location: Location, loaded: Mapping[str, Mapping[str, Any]]
+) -> Iterator[SurveyExport]:
+    """Export files whose name and checksum are not in ``loaded`` (the sync state)."""
+    for name, day in export_names(location):
+        export = SurveyExport(name, day, location.describe(name), location.read_bytes(name))
+        if loaded.get(name, {}).get("sha256") != export.checksum:
+            yield export
+
+
+def read_responses(export: SurveyExport) -> pd.DataFrame:
+    """The file's rows as text, plus ``_source_file``; columns as sent."""
+    try:
+        text = export.content.decode("utf-8-sig")  # strips a byte-order mark if present
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except pd.errors.EmptyDataError:
+        # No header at all: an empty frame, so the suite reports the missing columns.
+        frame = pd.DataFrame()
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise UnreadableExport(f"survey export {export.path} cannot be read: {error}") from error
+    frame[SOURCE_FILE] = export.name
+    return frame
+
+
+def state_entry(export: SurveyExport, rows: int) -> dict[str, Any]:
+    """What the sync state remembers of a landed file."""
+    return {
+        "sha256": export.checksum,
+        "rows": rows,
+        "batch_id": export.window.batch_id,
+        "landed_at": datetime.now(UTC).isoformat(),
+    }

@@ -1,0 +1,320 @@
+"""Web analytics: Google Analytics 4 BigQuery daily export files (sources.md §2).
+
+One file per day, ``events_YYYYMMDD.jsonl`` or ``.jsonl.gz``. Google rewrites a day's
+table for up to 72 hours, so a run for the window ``[D, D+1)`` reads the export of D
+and of the two days before. Each export day is its own batch (its window is that day),
+so reading a day again replaces its batch instead of adding a second copy.
+
+Missing files: a day inside the run's window must have its file (a missing one raises
+``FileNotFoundError`` naming the paths looked for: the export is late or the path is
+wrong, and the task should fail and retry). A missing re-read day before the window is
+skipped: it may not exist yet on the first runs of a property, or was never exported.
+
+Records keep GA4's nested structure as Arrow types. The fields the contract names are
+read with one fixed Arrow type (``SCHEMA``), so every day's Parquet agrees on them:
+``event_params.value`` is always the four-member struct whichever members a file fills
+(``session_engaged`` as int 1 lands in ``int_value``, as "1" in ``string_value``, as
+sent). Every other field is inferred and kept as sent; a field that is null throughout
+a file is stored as a string column rather than Arrow's ``null`` type, so the next day's
+file, where it has values, still has a compatible column.
+
+Reading is pyarrow's multi-threaded JSON reader (no per-event Python). Validation runs
+on a flat projection of the scalar columns (``validation_frame``), one row per event.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+
+from cxw.lake import Window
+from cxw.schema import PARSE_ERRORS
+from cxw.sources.location import Location
+
+#: Days before the window's first day that are read again (Google rewrites for 72 h).
+REREAD_DAYS = 2
+SUFFIXES = (".jsonl", ".jsonl.gz")
+SOURCE_FILE = "_source_file"
+# JSON blocks handed to the reader's threads: larger than the 1 MiB default because
+# a day is tens of MB and fewer, larger blocks parse faster.
+BLOCK_SIZE = 16 << 20
+
+
+def _struct(**fields: pa.DataType) -> pa.StructType:
+    return pa.struct(list(fields.items()))
+
+
+PARAM_VALUE = _struct(
+    string_value=pa.string(),
+    int_value=pa.int64(),
+    float_value=pa.float64(),
+    double_value=pa.float64(),
+)
+USER_PROPERTY_VALUE = _struct(
+    string_value=pa.string(),
+    int_value=pa.int64(),
+    float_value=pa.float64(),
+    double_value=pa.float64(),
+    set_timestamp_micros=pa.int64(),
+)
+#: The contract's fields with their one Arrow type; other fields are inferred.
+SCHEMA = pa.schema(
+    [
+        ("event_date", pa.string()),
+        ("event_timestamp", pa.int64()),
+        ("event_name", pa.string()),
+        ("event_params", pa.list_(_struct(key=pa.string(), value=PARAM_VALUE))),
+        ("user_id", pa.string()),
+        ("user_pseudo_id", pa.string()),
+        ("user_properties", pa.list_(_struct(key=pa.string(), value=USER_PROPERTY_VALUE))),
+        (
+            "device",
+            _struct(
+                category=pa.string(),
+                operating_system=pa.string(),
+                web_info=_struct(browser=pa.string()),
+            ),
+        ),
+        ("geo", _struct(country=pa.string(), city=pa.string())),
+        ("traffic_source", _struct(source=pa.string(), medium=pa.string(), name=pa.string())),
+        (
+            "collected_traffic_source",
+            _struct(
+                manual_source=pa.string(),
+                manual_medium=pa.string(),
+                manual_campaign_name=pa.string(),
+            ),
+        ),
+        ("ecommerce", _struct(transaction_id=pa.string(), purchase_revenue=pa.float64())),
+        (
+            "items",
+            pa.list_(
+                _struct(
+                    item_id=pa.string(),
+                    item_name=pa.string(),
+                    item_category=pa.string(),
+                    price=pa.float64(),
+                    quantity=pa.int64(),
+                )
+            ),
+        ),
+        ("stream_id", pa.string()),
+        ("platform", pa.string()),
+    ]
+)
+#: Scalar columns the suite checks, besides ``ga_session_id`` taken from the params.
+FLAT_COLUMNS = [
+    "event_date",
+    "event_timestamp",
+    "event_name",
+    "user_pseudo_id",
+    "user_id",
+    "stream_id",
+    "platform",
+]
+
+
+class UnreadableExport(ValueError):
+    """A file that is not newline-delimited JSON of the GA4 export shape."""
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """The export of one day, as found in the export location."""
+
+    day: date
+    name: str
+    location: Location
+
+    @property
+    def path(self) -> str:
+        return self.location.describe(self.name)
+
+    @property
+    def window(self) -> Window:
+        """The batch window: the export day, so its batch id is the same on every read."""
+        start = datetime(self.day.year, self.day.month, self.day.day, tzinfo=UTC)
+        return Window(start, start + timedelta(days=1))
+
+
+def days_to_read(window: Window) -> list[date]:
+    """Every day the window touches and the ``REREAD_DAYS`` before it, oldest first."""
+    first = window.start.date()
+    last = max(first, (window.end - timedelta(microseconds=1)).date())
+    days = (last - first).days + 1 + REREAD_DAYS
+    start = first - timedelta(days=REREAD_DAYS)
+    return [start + timedelta(days=offset) for offset in range(days)]
+
+
+def find_exports(location: Location, window: Window) -> list[ExportFile]:
+    """The export files to read for ``window`` (see the module doc for missing files)."""
+    found: list[ExportFile] = []
+    missing: list[str] = []
+    for day in days_to_read(window):
+        names = [f"events_{day:%Y%m%d}{suffix}" for suffix in SUFFIXES]
+        present = [name for name in names if location.exists(name)]
+        if len(present) > 1:
+            # Two versions of one day: which is newer cannot be told from the names.
+            raise UnreadableExport(
+                f"both {present[0]} and {present[1]} exist in {location.url}; keep one"
+            )
+        if present:
+            found.append(ExportFile(day, present[0], location))
+        elif day >= window.start.date():
+            missing.append(" or ".join(location.describe(name) for name in names))
+    if missing:
+        raise FileNotFoundError(
+            f"GA4 export for the run's window {window.batch_id} not found: " + "; ".join(missing)
+        )
+    return found
+
+
+def read_export(export: ExportFile) -> pa.Table:
+    """All events of one export file as an Arrow table (see ``SCHEMA``), plus the file's
+    name in ``_source_file``."""
+    content = export.location.read_bytes(export.name)
+    try:
+        if export.name.endswith(".gz"):
+            content = gzip.decompress(content)
+        table = parse_events(content)
+    except (OSError, EOFError, pa.ArrowInvalid) as error:
+        raise UnreadableExport(f"GA4 export {export.path} cannot be read: {error}") from error
+    names = pa.array([export.name] * table.num_rows, pa.string())
+    return table.append_column(SOURCE_FILE, names)
+
+
+def parse_events(content: bytes) -> pa.Table:
+    """Newline-delimited GA4 events to Arrow, the contract's fields typed as ``SCHEMA``."""
+    if not content.strip():
+        # A day without events is an empty file; the reader refuses empty input.
+        return SCHEMA.empty_table()
+    try:
+        table = _read_json(content, SCHEMA)
+    except pa.ArrowInvalid as error:
+        if "changed from number to string" not in str(error):
+            raise
+        # BigQuery's JSON export writes INT64 values as strings to keep their 64-bit
+        # precision: read the contract's integers as text, then cast them back.
+        table = _read_json(content, _integers_as_text(SCHEMA))
+    return _stable(table)
+
+
+def _read_json(content: bytes, schema: pa.Schema) -> pa.Table:
+    return pajson.read_json(
+        io.BytesIO(content),
+        read_options=pajson.ReadOptions(block_size=BLOCK_SIZE),
+        parse_options=pajson.ParseOptions(
+            explicit_schema=schema, unexpected_field_behavior="infer"
+        ),
+    )
+
+
+def _integers_as_text(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([field.with_type(_map_type(field.type, _int_to_text)) for field in schema])
+
+
+def _int_to_text(kind: pa.DataType) -> pa.DataType:
+    return pa.string() if pa.types.is_integer(kind) else kind
+
+
+def _null_to_text(kind: pa.DataType) -> pa.DataType:
+    return pa.string() if pa.types.is_null(kind) else kind
+
+
+def _map_type(kind: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType]) -> pa.DataType:
+    """``kind`` with ``leaf`` applied to every non-nested type inside it."""
+    if pa.types.is_struct(kind):
+        return pa.struct([field.with_type(_map_type(field.type, leaf)) for field in kind])
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        item = kind.value_field.with_type(_map_type(kind.value_type, leaf))
+        return pa.large_list(item) if pa.types.is_large_list(kind) else pa.list_(item)
+    return leaf(kind)
+
+
+def _stable(table: pa.Table) -> pa.Table:
+    """The same types for the contract's fields in every file, no ``null``-typed
+    columns, and the contract's fields first (in ``SCHEMA`` order), extras after."""
+    target = pa.schema(
+        [
+            field.with_type(_with_extras(SCHEMA.field(field.name).type, field.type))
+            if field.name in SCHEMA.names
+            else field.with_type(_map_type(field.type, _null_to_text))
+            for field in table.schema
+        ]
+    )
+    table = table.cast(target)
+    extras = [name for name in table.column_names if name not in SCHEMA.names]
+    return table.select(SCHEMA.names + extras)
+
+
+def _with_extras(known: pa.DataType, sent: pa.DataType) -> pa.DataType:
+    """``known``, where a struct also keeps the members a file sent beyond the
+    contract's (``device.language``), typed as inferred (all-null ones as text)."""
+    if pa.types.is_struct(known) and pa.types.is_struct(sent):
+        members = {field.name: field for field in known}
+        merged = [
+            field.with_type(_with_extras(members[field.name].type, field.type))
+            if field.name in members
+            else field.with_type(_map_type(field.type, _null_to_text))
+            for field in sent
+        ]
+        return pa.struct(merged)
+    if pa.types.is_list(known) and pa.types.is_list(sent):
+        return pa.list_(
+            known.value_field.with_type(_with_extras(known.value_type, sent.value_type))
+        )
+    return known
+
+
+def session_ids(params: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Each event's ``ga_session_id`` param (``int_value``), null where it has none."""
+    if isinstance(params, pa.ChunkedArray):
+        params = params.combine_chunks()
+    flat = pc.list_flatten(params)
+    parents = pc.list_parent_indices(params).to_numpy()
+    keys = pc.struct_field(flat, "key")
+    is_session = pc.fill_null(pc.equal(keys, "ga_session_id"), False)
+    chosen = is_session.to_numpy(zero_copy_only=False)
+    position = np.full(len(params), -1, dtype=np.int64)
+    position[parents[chosen]] = np.flatnonzero(chosen)
+    ints = pc.struct_field(pc.struct_field(flat, "value"), "int_value")
+    return pc.take(ints, pa.array(position, mask=position < 0))
+
+
+def validation_frame(table: pa.Table, export: ExportFile) -> pd.DataFrame:
+    """The flat columns the suite checks, one row per event of ``table``, with helpers:
+    ``_event_at`` (the timestamp as a time, for the plausibility check), ``_export_date``
+    (the file's day, which ``event_date`` must equal), ``_row_number`` (1-based record
+    in the file, so an offending row can be found) and ``_parse_errors``."""
+    flat = table.select(FLAT_COLUMNS).append_column(
+        "ga_session_id", session_ids(table["event_params"])
+    )
+    frame = flat.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    micros = frame["event_timestamp"].to_numpy(dtype="int64", na_value=np.iinfo(np.int64).min)
+    # Through numpy, not pd.to_datetime: a timestamp in the year 2999 must become a time
+    # the range check rejects, not an out-of-bounds error for nanoseconds.
+    frame["_event_at"] = pd.Series(
+        micros.astype("datetime64[us]"), index=frame.index
+    ).dt.tz_localize("UTC")
+    frame["_export_date"] = f"{export.day:%Y%m%d}"
+    frame["_row_number"] = np.arange(1, len(frame) + 1)
+    frame[PARSE_ERRORS] = _event_date_errors(frame["event_date"])
+    return frame
+
+
+def _event_date_errors(event_date: pd.Series) -> pd.Series:
+    """``event_date='20261345'`` where the text is not a calendar date, else null."""
+    parsed = pd.to_datetime(event_date, format="%Y%m%d", errors="coerce")
+    bad = event_date.notna() & parsed.isna()
+    errors = pd.Series(pd.NA, index=event_date.index, dtype="string")
+    errors[bad] = "event_date=" + event_date[bad].astype("string").map(repr)
+    return errors

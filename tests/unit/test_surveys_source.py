@@ -1,0 +1,178 @@
+"""Survey CSV exports: BOM and RFC 4180 quoting, files loaded once by name and checksum."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cxw.landing import FilesRejected
+from cxw.pipeline import extract_surveys
+from cxw.settings import Settings
+from cxw.state import SyncState
+
+HEADER = (
+    "response_id,survey_type,submitted_at,respondent_email,"
+    "customer_id,ticket_id,order_id,score,comment"
+)
+TRICKY_COMMENT = 'Slow reply, but "Anna" fixed it.\nThanks, really!'
+DAY_ONE = "responses_20260301.csv"
+DAY_TWO = "responses_20260302.csv"
+
+
+def csv_text(*rows: str, header: str = HEADER) -> str:
+    return "\r\n".join([header, *rows]) + "\r\n"
+
+
+def write(folder: Path, name: str, text: str, bom: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(text.encode("utf-8-sig" if bom else "utf-8"))
+    return path
+
+
+def run() -> dict[str, int]:
+    return extract_surveys(datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
+
+
+def landed(name: str) -> pd.DataFrame:
+    day = name.removeprefix("responses_").removesuffix(".csv")
+    folder = Settings.from_env().lake_dir / "surveys" / "responses"
+    (path,) = folder.glob(f"{day}T000000_*.parquet")
+    return pd.read_parquet(path)
+
+
+def loaded_files() -> dict[str, dict]:
+    return SyncState(Settings.from_env(), "surveys").get("files", {})
+
+
+@pytest.fixture
+def drop(cxw_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "surveys"
+    monkeypatch.setenv("CXW_SURVEY_DROP_PATH", str(folder))
+    return folder
+
+
+GOOD_DAY_ONE = csv_text(
+    'R_1,csat,2026-03-01T10:00:00Z,Ann@Example.com ,7,501,,4,"Slow reply, but ""Anna"" fixed it.\n'
+    'Thanks, really!"',
+    "R_2,nps,2026-03-01T11:00:00Z,bob@example.com,,,9001,10,",
+)
+
+
+def test_bom_and_quoted_multiline_comments_land_as_sent(drop: Path) -> None:
+    write(drop, DAY_ONE, GOOD_DAY_ONE, bom=True)
+    write(
+        drop,
+        DAY_TWO,
+        csv_text(
+            "R_3,ces,2026-03-02T09:00:00Z,cy@example.com,,,,7,NA,web",
+            header=HEADER + ",channel",  # a column the contract does not name: kept
+        ),
+    )
+    write(drop, "notes.txt", "not an export")
+
+    assert run() == {DAY_ONE: 2, DAY_TWO: 1}
+    first = landed(DAY_ONE)
+    assert first.columns[0] == "response_id", "the byte-order mark is not part of the name"
+    assert first["comment"].tolist()[0] == TRICKY_COMMENT
+    assert pd.isna(first["comment"].tolist()[1])
+    assert first["respondent_email"].tolist()[0] == "Ann@Example.com ", "raw keeps it as sent"
+    assert first["score"].tolist() == [4, 10]
+    assert first["customer_id"].tolist()[0] == 7 and pd.isna(first["customer_id"].tolist()[1])
+    assert first["submitted_at"].tolist()[0] == pd.Timestamp("2026-03-01T10:00:00Z")
+    assert set(first["_source_file"]) == {DAY_ONE}
+    second = landed(DAY_TWO)
+    assert second["channel"].tolist() == ["web"]
+    assert second["comment"].tolist() == ["NA"], "only empty fields are missing values"
+
+
+def test_reexported_response_is_kept_in_both_files(drop: Path) -> None:
+    write(drop, DAY_ONE, GOOD_DAY_ONE)
+    write(drop, DAY_TWO, csv_text("R_1,csat,2026-03-02T08:00:00Z,ann@example.com,7,501,,5,Better"))
+    run()
+    versions = pd.concat([landed(DAY_ONE), landed(DAY_TWO)])
+    edits = versions[versions["response_id"] == "R_1"].sort_values("submitted_at")
+    assert edits["score"].tolist() == [4, 5], "staging keeps the latest submitted_at"
+
+
+def test_a_file_is_loaded_once_and_again_only_when_it_changes(drop: Path) -> None:
+    write(drop, DAY_ONE, GOOD_DAY_ONE)
+    assert run() == {DAY_ONE: 2}
+    batch = next((Settings.from_env().lake_dir / "surveys" / "responses").iterdir())
+    before = batch.read_bytes()
+
+    assert run() == {}, "rerunning is a no-op"
+    assert batch.read_bytes() == before
+
+    write(drop, DAY_ONE, csv_text("R_9,nps,2026-03-01T12:00:00Z,d@example.com,,,,3,"))
+    assert run() == {DAY_ONE: 1}, "re-delivered with other content: loaded again"
+    assert landed(DAY_ONE)["response_id"].tolist() == ["R_9"], "its batch is replaced"
+    assert len(list(batch.parent.iterdir())) == 1
+    assert loaded_files()[DAY_ONE]["rows"] == 1
+
+
+def test_out_of_range_score_is_quarantined_and_retried_next_run(drop: Path) -> None:
+    write(drop, DAY_ONE, GOOD_DAY_ONE)
+    bad = write(
+        drop,
+        DAY_TWO,
+        csv_text(
+            "R_5,csat,2026-03-02T09:00:00Z,e@example.com,,,,6,Six of five",
+            "R_6,nps,2026-03-02T09:05:00Z,f@example.com,,,,7.5,Half a point",
+        ),
+    )
+    with pytest.raises(FilesRejected) as caught:
+        run()
+
+    message = str(caught.value)
+    assert str(bad) in message
+    assert "expect_column_values_to_be_between(column='score'" in message
+    assert "'parameter': 'csat'" in message and "'response_id': 'R_5'" in message
+    assert "score='7.5'" in message, "an unparseable score is named, not dropped"
+    assert set(loaded_files()) == {DAY_ONE}, "the good file landed and counts as loaded"
+    (rejected,) = caught.value.failures
+    assert len(pd.read_parquet(rejected.quarantine_path / "data.parquet")) == 2
+
+    write(drop, DAY_TWO, csv_text("R_5,csat,2026-03-02T09:00:00Z,e@example.com,,,,5,Fixed"))
+    assert run() == {DAY_TWO: 1}, "the bad file was not recorded, so it is read again"
+
+
+def test_state_is_saved_only_after_the_batch_landed(
+    drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(drop, DAY_ONE, GOOD_DAY_ONE)
+
+    def disk_full(*_: object) -> Path:
+        raise OSError("No space left on device")
+
+    with monkeypatch.context() as patch, pytest.raises(OSError, match="No space"):
+        patch.setattr("cxw.landing.write_table_atomic", disk_full)
+        run()
+    assert loaded_files() == {}
+    assert not (Settings.from_env().lake_dir / "surveys").exists()
+
+    assert run() == {DAY_ONE: 2}
+    assert set(loaded_files()) == {DAY_ONE}
+
+
+def test_drop_location_setting_is_required(cxw_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CXW_SURVEY_DROP_PATH", "")  # empty means unset
+    with pytest.raises(ValueError, match="CXW_SURVEY_DROP_PATH"):
+        run()
+
+
+def test_an_fsspec_url_works_as_the_drop_location(
+    cxw_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    memory.pipe(f"/cxw-test-drop/{DAY_ONE}", GOOD_DAY_ONE.encode("utf-8-sig"))
+    monkeypatch.setenv("CXW_SURVEY_DROP_PATH", "memory://cxw-test-drop")
+    try:
+        assert run() == {DAY_ONE: 2}
+        assert landed(DAY_ONE)["comment"].tolist()[0] == TRICKY_COMMENT
+    finally:
+        memory.rm("/cxw-test-drop", recursive=True)

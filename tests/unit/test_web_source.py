@@ -1,0 +1,249 @@
+"""GA4 daily export files: nested records kept, 3-day re-read, bad events quarantined."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cxw.landing import FilesRejected
+from cxw.pipeline import extract_web
+from cxw.settings import Settings
+from cxw.sources import web
+from cxw.sources.location import Location
+
+DAY = date(2026, 3, 10)
+YEAR_2999_US = int(datetime(2999, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
+
+
+def micros(day: date, second: int) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + second) * 1_000_000
+
+
+def event(day: date, second: int = 60, **overrides: Any) -> dict[str, Any]:
+    """One GA4 export row as BigQuery writes it (a subset, plus fields we do not name)."""
+    row: dict[str, Any] = {
+        "event_date": f"{day:%Y%m%d}",
+        "event_timestamp": micros(day, second),
+        "event_name": "page_view",
+        "event_params": [
+            {"key": "ga_session_id", "value": {"int_value": 1_700_000_000 + second}},
+            {"key": "page_location", "value": {"string_value": "https://shop.example/"}},
+        ],
+        "event_bundle_sequence_id": 7,  # sent by GA4, not in our contract: kept
+        "user_id": None,
+        "user_pseudo_id": "123.456",
+        "device": {
+            "category": "desktop",
+            "operating_system": "Linux",
+            "language": "en-gb",  # an extra member of a known struct: kept
+            "web_info": {"browser": "Firefox", "browser_version": None},
+        },
+        "geo": {"country": "Germany", "city": "Berlin"},
+        "traffic_source": {"source": "google", "medium": "organic", "name": "(organic)"},
+        "collected_traffic_source": None,
+        "ecommerce": None,
+        "items": [],
+        "stream_id": "4178093526",
+        "platform": "WEB",
+    }
+    row.update(overrides)
+    return row
+
+
+def engaged(day: date, second: int, value: dict[str, Any]) -> dict[str, Any]:
+    row = event(day, second)
+    row["event_params"] = row["event_params"] + [{"key": "session_engaged", "value": value}]
+    return row
+
+
+def write_day(folder: Path, day: date, rows: list[dict[str, Any]], gz: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    body = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    path = folder / f"events_{day:%Y%m%d}.jsonl{'.gz' if gz else ''}"
+    path.write_bytes(gzip.compress(body) if gz else body)
+    return path
+
+
+def run(day: date) -> dict[str, int]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return extract_web(start, start + timedelta(days=1))
+
+
+def lake_files(home: Path) -> dict[str, pa.Table]:
+    folder = Settings.from_env().lake_dir / "web" / "events"
+    return {path.name: pq.read_table(path) for path in sorted(folder.glob("*"))}
+
+
+def without_load_time(table: pa.Table) -> pa.Table:
+    return table.drop_columns(["_loaded_at"])
+
+
+@pytest.fixture
+def exports(cxw_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "ga4"
+    monkeypatch.setenv("CXW_WEB_EXPORT_PATH", str(folder))
+    return folder
+
+
+def test_gz_and_plain_days_land_nested_with_a_stable_schema(exports: Path) -> None:
+    before, yesterday = DAY - timedelta(days=2), DAY - timedelta(days=1)
+    write_day(exports, before, [event(before)], gz=True)
+    write_day(exports, yesterday, [event(yesterday, collected_traffic_source={"gclid": "x"})])
+    write_day(
+        exports,
+        DAY,
+        [engaged(DAY, 60, {"int_value": 1}), engaged(DAY, 61, {"string_value": "1"})],
+        gz=True,
+    )
+
+    assert run(DAY) == {
+        f"events_{before:%Y%m%d}.jsonl.gz": 1,
+        f"events_{yesterday:%Y%m%d}.jsonl": 1,
+        f"events_{DAY:%Y%m%d}.jsonl.gz": 2,
+    }
+    tables = list(lake_files(exports).values())
+    assert len(tables) == 3, "one batch per export day"
+    for table in tables:
+        for field in web.SCHEMA:
+            if not pa.types.is_struct(field.type):
+                assert table.schema.field(field.name).type == field.type, field.name
+    today = tables[-1].to_pylist()
+    engaged_values = [
+        param["value"]
+        for row in today
+        for param in row["event_params"]
+        if param["key"] == "session_engaged"
+    ]
+    assert engaged_values == [
+        {"string_value": None, "int_value": 1, "float_value": None, "double_value": None},
+        {"string_value": "1", "int_value": None, "float_value": None, "double_value": None},
+    ], "kept as sent; staging normalises"
+    assert today[0]["event_bundle_sequence_id"] == 7
+    assert today[0]["device"]["language"] == "en-gb"
+    assert today[0]["device"]["web_info"] == {"browser": "Firefox", "browser_version": None}
+    assert today[0]["_source_file"] == f"events_{DAY:%Y%m%d}.jsonl.gz"
+    assert tables[1].to_pylist()[0]["collected_traffic_source"]["gclid"] == "x"
+
+
+def test_rereading_three_days_replaces_their_batches(exports: Path) -> None:
+    days = [DAY - timedelta(days=offset) for offset in (2, 1, 0, -1)]
+    for day in days:
+        write_day(exports, day, [event(day)])
+    run(DAY)
+    # Google rewrites yesterday's table with a late event; the next day's run re-reads it.
+    write_day(exports, days[1], [event(days[1]), event(days[1], 90)])
+    assert run(days[3]) == {
+        f"events_{days[1]:%Y%m%d}.jsonl": 2,
+        f"events_{days[2]:%Y%m%d}.jsonl": 1,
+        f"events_{days[3]:%Y%m%d}.jsonl": 1,
+    }
+    first = lake_files(exports)
+    assert [table.num_rows for table in first.values()] == [1, 2, 1, 1], "replaced, not added"
+
+    run(days[3])
+    again = lake_files(exports)
+    assert again.keys() == first.keys()
+    for name, table in first.items():
+        assert without_load_time(again[name]).equals(without_load_time(table)), name
+
+
+def test_missing_days_before_the_window_are_skipped_a_missing_window_day_raises(
+    exports: Path,
+) -> None:
+    write_day(exports, DAY, [event(DAY)])
+    assert run(DAY) == {f"events_{DAY:%Y%m%d}.jsonl": 1}
+
+    tomorrow = DAY + timedelta(days=1)
+    with pytest.raises(FileNotFoundError) as caught:
+        run(tomorrow)
+    assert str(exports / f"events_{tomorrow:%Y%m%d}.jsonl.gz") in str(caught.value)
+    assert len(lake_files(exports)) == 1, "nothing landed by the failed run"
+
+
+def test_bad_events_are_quarantined_naming_file_rule_and_row(exports: Path) -> None:
+    yesterday = DAY - timedelta(days=1)
+    write_day(exports, yesterday, [event(yesterday)])
+    write_day(exports, DAY, [event(DAY)])
+    run(DAY)
+    published = (
+        Settings.from_env().lake_dir
+        / "web"
+        / "events"
+        / (f"{DAY:%Y%m%d}T000000_{DAY + timedelta(days=1):%Y%m%d}T000000.parquet")
+    )
+    before = published.read_bytes()
+
+    bad_file = write_day(
+        exports,
+        DAY,
+        [
+            event(DAY),
+            event(DAY, 61, user_pseudo_id=None),
+            event(DAY, 62, event_timestamp=YEAR_2999_US),
+        ],
+    )
+    with pytest.raises(FilesRejected) as caught:
+        run(DAY)
+
+    message = str(caught.value)
+    assert str(bad_file) in message
+    assert "expect_column_values_to_not_be_null(column='user_pseudo_id')" in message
+    assert "'_row_number': 2" in message
+    assert "expect_column_values_to_be_between(column='_event_at'" in message
+    assert "'_row_number': 3" in message and "2999-01-01" in message
+    assert published.read_bytes() == before, "the published day stays as it was"
+    assert len(lake_files(exports)) == 2, "the good day was still landed"
+    (rejected,) = caught.value.failures
+    quarantined = pq.read_table(rejected.quarantine_path / "data.parquet")
+    assert quarantined.num_rows == 3 and "event_params" in quarantined.column_names
+
+
+def test_bigquery_style_quoted_integers_read_as_integers() -> None:
+    row = event(DAY)
+    numeric = web.parse_events((json.dumps(row) + "\n").encode())
+    row["event_timestamp"] = str(row["event_timestamp"])
+    for param in row["event_params"]:
+        if "int_value" in param["value"]:
+            param["value"]["int_value"] = str(param["value"]["int_value"])
+    quoted = web.parse_events((json.dumps(row) + "\n").encode())
+    assert quoted.schema == numeric.schema
+    assert quoted.equals(numeric)
+
+
+def test_session_id_comes_from_params_and_empty_days_have_the_schema() -> None:
+    rows = [event(DAY, 60), event(DAY, 61, event_params=[]), event(DAY, 62, event_params=None)]
+    table = web.parse_events("".join(json.dumps(row) + "\n" for row in rows).encode())
+    assert web.session_ids(table["event_params"]).to_pylist() == [1_700_000_060, None, None]
+
+    empty = web.parse_events(b"")
+    assert empty.schema == web.SCHEMA and empty.num_rows == 0
+    export = web.ExportFile(DAY, "events_20260310.jsonl", Location("/nowhere"))
+    assert list(web.validation_frame(empty, export).columns)[:2] == [
+        "event_date",
+        "event_timestamp",
+    ]
+
+
+def test_export_location_setting_is_required(
+    cxw_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CXW_WEB_EXPORT_PATH", "")  # empty means unset
+    with pytest.raises(ValueError, match="CXW_WEB_EXPORT_PATH"):
+        run(DAY)
+
+
+def test_an_unreadable_file_is_reported_with_its_path(exports: Path) -> None:
+    exports.mkdir(parents=True)
+    broken = exports / f"events_{DAY:%Y%m%d}.jsonl.gz"
+    broken.write_bytes(b"not gzip at all")
+    with pytest.raises(FilesRejected, match="cannot be read") as caught:
+        run(DAY)
+    assert str(broken) in str(caught.value)
+    assert isinstance(caught.value.failures[0], web.UnreadableExport)
