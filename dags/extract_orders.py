@@ -13,7 +13,7 @@ Connection: `orders_db` (SQLite or PostgreSQL, read-only).
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from cxw.assets import RAW_ORDERS
 from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
@@ -28,13 +28,20 @@ from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
     default_args=DEFAULT_ARGS,
     tags=["cxw", "extract", "orders"],
     doc_md=__doc__,
+    params={
+        # A catch-up or backfill over many days in one run (cxw run): both or neither.
+        "window_start": Param(None, type=["null", "string"], format="date"),
+        "window_end": Param(None, type=["null", "string"], format="date"),
+    },
 )
 def extract_orders():
     @task(outlets=[RAW_ORDERS])
     def land_orders(**context) -> dict[str, int]:
         from cxw import pipeline
 
-        start, end = context["data_interval_start"], context["data_interval_end"]
+        start, end = pipeline.run_window(
+            context["params"], context["data_interval_start"], context["data_interval_end"]
+        )
         landed = pipeline.extract_orders(start, end)
         context["outlet_events"][RAW_ORDERS].extra = pipeline.asset_extra(start, end)
         return landed

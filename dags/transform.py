@@ -1,27 +1,31 @@
 """
 ### transform
 
-Builds the warehouse once new raw data has landed: `dbt build` (models and their
-tests) on the DuckDB warehouse as of the run's data date, then publishes it to
+Builds the warehouse once new raw data has landed: `dbt build` (models, data tests and
+unit tests) on the DuckDB warehouse as of the run's data date, validates the marts with
+the Great Expectations suites in `expectations/marts/`, then publishes the warehouse to
 `$CXW_HOME/published/warehouse.duckdb`, which BI tools open read-only. The published
-file is replaced atomically and only after the build passed, so a failed run leaves
-the last good warehouse in place.
+file is replaced atomically and only after the build and the validation passed, so a
+failed run leaves the last good warehouse in place. Finally it writes the reports to
+`$CXW_HOME/reports/`: the CX dashboard (`dashboard.html`) and the dbt docs
+(`dbt-docs.html`), both static pages that open offline.
 
-Scheduled on the raw-layer assets the extract DAGs emit. Only one run at a time
-writes the warehouse (`max_active_runs=1` and the `warehouse_writer` lock).
+Scheduled on the raw-layer assets of all four extract DAGs: it runs once each of them
+has landed new data. Only one run at a time writes the warehouse (`max_active_runs=1`
+and the warehouse's writer lock).
 """
 
 from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from cxw.assets import RAW_ORDERS, WAREHOUSE
+from cxw.assets import RAW_LAYER, WAREHOUSE
 from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
 
 
 @dag(
     dag_id="transform",
-    schedule=[RAW_ORDERS],
+    schedule=RAW_LAYER,
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -30,16 +34,34 @@ from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
     doc_md=__doc__,
 )
 def transform():
-    @task(outlets=[WAREHOUSE])
-    def build_and_publish(**context) -> dict[str, int]:
+    @task
+    def build_warehouse(**context) -> str:
         from cxw import pipeline
 
         as_of = pipeline.as_of_date(
             context.get("triggering_asset_events"), context["dag_run"].logical_date
         )
-        return pipeline.build_and_publish(as_of)
+        return pipeline.build_warehouse(as_of)
 
-    build_and_publish()
+    @task
+    def validate_marts() -> dict[str, bool]:
+        from cxw import pipeline
+
+        return pipeline.validate_marts()
+
+    @task(outlets=[WAREHOUSE])
+    def publish() -> dict[str, int]:
+        from cxw import pipeline
+
+        return pipeline.publish()
+
+    @task
+    def build_reports() -> dict[str, str]:
+        from cxw import pipeline
+
+        return pipeline.build_reports()
+
+    build_warehouse() >> validate_marts() >> publish() >> build_reports()
 
 
 transform()

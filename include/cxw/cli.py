@@ -19,9 +19,10 @@ import duckdb
 from cxw import local_airflow, warehouse
 from cxw.settings import Settings
 
-EXTRACT_DAGS = ("extract_orders",)
+EXTRACT_DAGS = ("extract_helpdesk", "extract_web", "extract_orders", "extract_surveys")
 TRANSFORM_DAG = "transform"
 
+ORDERS_ONLY = ("extract_orders",)
 DEMO_START = date(2026, 1, 1)
 DEMO_END = date(2026, 1, 2)
 
@@ -34,28 +35,39 @@ def days(start: date, end: date) -> list[date]:
 
 
 def run_range(
-    settings: Settings, start: date, end: date, env: Mapping[str, str] | None = None
+    settings: Settings,
+    start: date,
+    end: date,
+    env: Mapping[str, str] | None = None,
+    daily: bool = False,
+    extract_dags: Sequence[str] = EXTRACT_DAGS,
 ) -> None:
-    """Run every extract DAG for each day of ``[start, end]``, then the transform DAG
-    once for ``end``, all through Airflow; print progress as it goes."""
-    dates = days(start, end)
-    steps = len(dates) * len(EXTRACT_DAGS) + 1
-    done = 0
+    """Run the extract DAGs over ``[start, end]`` and then the transform DAG for ``end``,
+    all through Airflow, printing progress as it goes.
 
-    def step(dag_id: str, day: date) -> None:
-        nonlocal done
-        done += 1
-        began = time.monotonic()
-        print(f"[{done}/{steps}] {dag_id} {day} ...", end=" ", flush=True)
-        local_airflow.run_dag(settings, dag_id, day, env=env)
-        print(f"ok ({time.monotonic() - began:.1f}s)", flush=True)
+    By default each extract DAG runs once with the whole range as its window (a catch-up:
+    one Airflow run per source instead of one per source and day); ``daily`` runs every
+    extract DAG once per day, exactly as the schedule would.
+    """
+    dates = days(start, end)
+    if daily:
+        runs = [(dag_id, day, None) for day in dates for dag_id in extract_dags]
+    else:
+        window = {
+            "window_start": start.isoformat(),
+            "window_end": (end + timedelta(days=1)).isoformat(),
+        }
+        runs = [(dag_id, end, window) for dag_id in extract_dags]
+    runs.append((TRANSFORM_DAG, end, None))
 
     print("Preparing Airflow metadata database ...", flush=True)
     local_airflow.ensure_metadata_db(settings, env=env)
-    for day in dates:
-        for dag_id in EXTRACT_DAGS:
-            step(dag_id, day)
-    step(TRANSFORM_DAG, end)
+    for number, (dag_id, day, conf) in enumerate(runs, start=1):
+        began = time.monotonic()
+        span = f"{start} .. {end}" if conf else str(day)
+        print(f"[{number}/{len(runs)}] {dag_id} {span} ...", end=" ", flush=True)
+        local_airflow.run_dag(settings, dag_id, day, conf=conf, env=env)
+        print(f"ok ({time.monotonic() - began:.1f}s)", flush=True)
 
 
 def show(settings: Settings) -> None:
@@ -85,7 +97,7 @@ def demo(settings: Settings) -> None:
     database = create_orders_db(settings.home / "demo" / "orders.db")
     env = {**os.environ, "AIRFLOW_CONN_ORDERS_DB": f"sqlite:///{database}"}
     print(f"Demo sources: orders database {database}")
-    run_range(settings, DEMO_START, DEMO_END, env=env)
+    run_range(settings, DEMO_START, DEMO_END, env=env, daily=True, extract_dags=ORDERS_ONLY)
     show(settings)
 
 
@@ -100,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="run a date range through Airflow (backfill too)")
     run.add_argument("--start", type=_date, required=True, help="first data date, YYYY-MM-DD")
     run.add_argument("--end", type=_date, required=True, help="last data date, YYYY-MM-DD")
+    run.add_argument(
+        "--daily", action="store_true", help="one run per source and day (as scheduled)"
+    )
     commands.add_parser("show", help="print what the published warehouse holds")
     args = parser.parse_args(argv)
 
@@ -108,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             demo(settings)
         elif args.command == "run":
-            run_range(settings, args.start, args.end)
+            run_range(settings, args.start, args.end, daily=args.daily)
             show(settings)
         else:
             show(settings)

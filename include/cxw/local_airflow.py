@@ -8,6 +8,7 @@ The local Airflow home lives inside the project (``.airflow/``, ignored by git) 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -69,12 +70,20 @@ def ensure_metadata_db(settings: Settings, env: Mapping[str, str] | None = None)
 
 
 def run_dag(
-    settings: Settings, dag_id: str, data_date: date, env: Mapping[str, str] | None = None
+    settings: Settings,
+    dag_id: str,
+    data_date: date,
+    conf: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """Run a whole DAG for one data date in one process (``airflow dags test``).
 
     A daily run handles the interval ``[D, D+1)`` and runs after it ends, at ``D+1``:
     that is the moment Airflow is given, and it infers the interval before it.
+    ``conf`` overrides the DAG's params (e.g. a multi-day window).
     """
     run_after = data_date + timedelta(days=1)
-    return run_airflow(settings, "dags", "test", dag_id, run_after.isoformat(), env=env)
+    options = ["--conf", json.dumps(dict(conf))] if conf else []
+    return run_airflow(
+        settings, "dags", "test", *options, dag_id, run_after.isoformat(), env=env
+    )

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from cxw import connections, warehouse
+from cxw import connections, mart_validation, reports, warehouse
 from cxw.lake import Window
-from cxw.landing import land_batch
+from cxw.landing import BatchRejected, FilesRejected, land_batch, land_table
 from cxw.settings import Settings
-from cxw.sources import orders
+from cxw.sources import helpdesk, orders, surveys, web
+from cxw.sources.location import Location
+from cxw.state import SyncState
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +46,30 @@ def extract_orders(start: datetime, end: datetime, db_url: str | None = None) ->
     return landed
 
 
+def run_window(
+    params: Mapping[str, Any], interval_start: datetime, interval_end: datetime
+) -> tuple[datetime, datetime]:
+    """The window an extract run lands: its data interval, unless the run was given
+    ``window_start``/``window_end`` dates (a catch-up or backfill over many days in one
+    run, as ``cxw run`` does)."""
+    if not params.get("window_start") and not params.get("window_end"):
+        return interval_start, interval_end
+    if not (params.get("window_start") and params.get("window_end")):
+        raise ValueError("give both window_start and window_end, or neither")
+    start = datetime.combine(date.fromisoformat(params["window_start"]), time(), UTC)
+    end = datetime.combine(date.fromisoformat(params["window_end"]), time(), UTC)
+    if end <= start:
+        raise ValueError(f"window_end {end.date()} must be after window_start {start.date()}")
+    return start, end
+
+
 def asset_extra(start: datetime, end: datetime) -> dict[str, str]:
     """What an extract run tells the transform DAG: the window it landed and its data
-    date (the day whose data it is, the window's start)."""
+    date (the last day whose data it holds)."""
     return {
         "window_start": start.isoformat(),
         "window_end": end.isoformat(),
-        "data_date": start.date().isoformat(),
+        "data_date": (end - timedelta(days=1)).date().isoformat(),
     }
 
 
@@ -73,9 +92,149 @@ def as_of_date(
     return (logical_date - timedelta(days=1)).date()
 
 
-def build_and_publish(as_of: date) -> dict[str, int]:
-    """Build the warehouse with dbt, then publish it for BI tools; return mart row counts."""
+def build_warehouse(as_of: date) -> str:
+    """``dbt build`` (models and their tests) as of the run's data date."""
     settings = Settings.from_env()
     warehouse.build(settings, as_of)
+    return str(settings.warehouse_path)
+
+
+def validate_marts() -> dict[str, bool]:
+    """Validate the built marts with their GX suites; raise if any fails."""
+    settings = Settings.from_env()
+    reports = mart_validation.validate_marts(
+        settings.warehouse_path, settings.reports_dir / "validation" / "marts"
+    )
+    return {table: report.success for table, report in reports.items()}
+
+
+def publish() -> dict[str, int]:
+    """Publish the validated warehouse for BI tools; return mart row counts."""
+    settings = Settings.from_env()
     warehouse.publish(settings)
     return warehouse.mart_row_counts(settings.published_path)
+
+
+def build_reports() -> dict[str, str]:
+    """The CX dashboard from the published warehouse, and the dbt docs as one static page."""
+    settings = Settings.from_env()
+    return {
+        "dashboard": str(reports.build_dashboard(settings.published_path, settings.reports_dir)),
+        "dbt_docs": str(warehouse.build_docs(settings, settings.reports_dir)),
+    }
+
+
+def extract_helpdesk(
+    start: datetime, end: datetime, client: helpdesk.HelpdeskClient | None = None
+) -> dict[str, int]:
+    """Land every helpdesk entity for ``[start, end)``; the incremental ones are read from
+    an overlap before ``start`` (see ``cxw.sources.helpdesk``). Each entity's sync state
+    is saved only once its batch is landed, so a failure leaves the state at the last
+    landed batch. ``client`` (closed at the end) defaults to one built from the
+    ``helpdesk_api`` connection."""
+    settings = Settings.from_env()
+    window = Window(start, end)
+    state = SyncState(settings, helpdesk.SOURCE)
+    client = client or helpdesk.HelpdeskClient(connections.helpdesk_config())
+    landed: dict[str, int] = {}
+    with client:
+        for entity in helpdesk.ENTITIES.values():
+            name = entity.name
+            previous = state.get(name)
+            helpdesk.warn_on_gap(name, previous, window)
+            batch = helpdesk.extract(client, entity, helpdesk.read_span(window, previous))
+            land_batch(
+                batch.rows,
+                source=helpdesk.SOURCE,
+                entity=name,
+                columns=entity.columns,
+                window=window,
+                origin=f"{client.config.base_url} {entity.origin}, {batch.pages} page(s)",
+                settings=settings,
+            )
+            state.save(name, helpdesk.landed_state(batch, window, datetime.now(UTC), previous))
+            landed[name] = len(batch.rows)
+            log.info("helpdesk.%s: landed %d rows for %s", name, len(batch.rows), window.batch_id)
+    return landed
+
+
+def _required(value: str | None, setting: str) -> str:
+    """A source-location setting's value; an empty environment variable counts as unset."""
+    if not value:
+        raise ValueError(
+            f"setting {setting} is not set: point it at the folder or fsspec URL that "
+            "holds the source's export files (see sources.md, configuration)"
+        )
+    return value
+
+
+def extract_web(start: datetime, end: datetime) -> dict[str, int]:
+    """Land the GA4 export of every day of ``[start, end)`` and of the two days before
+    (Google rewrites a day for 72 hours); each export day replaces its own batch.
+
+    Returns the events landed per file. A missing file for a day of the window raises
+    ``FileNotFoundError`` before anything lands; bad files are reported together
+    (``FilesRejected``) after the good ones have landed.
+    """
+    settings = Settings.from_env()
+    location = Location(_required(settings.web_export_path, "CXW_WEB_EXPORT_PATH"))
+    landed: dict[str, int] = {}
+    failures: list[Exception] = []
+    for export in web.find_exports(location, Window(start, end)):
+        try:
+            table = web.read_export(export)
+            land_table(
+                table,
+                web.validation_frame(table, export),
+                source="web",
+                entity="events",
+                window=export.window,
+                origin=f"GA4 export file {export.path}",
+                settings=settings,
+            )
+        except (web.UnreadableExport, BatchRejected) as error:
+            failures.append(error)
+            continue
+        landed[export.name] = table.num_rows
+        log.info("web.events: landed %d events from %s", table.num_rows, export.path)
+    if failures:
+        raise FilesRejected("web.events", failures)
+    return landed
+
+
+def extract_surveys(start: datetime, end: datetime) -> dict[str, int]:
+    """Land every survey export file not loaded yet, whatever its date: files are the
+    unit (see ``cxw.sources.surveys``), so ``[start, end)`` only names the run.
+
+    Returns the rows landed per file; a file is recorded as loaded (name and checksum)
+    only after its batch has landed, so rerunning is a no-op and a failure is retried.
+    """
+    settings = Settings.from_env()
+    location = Location(_required(settings.survey_drop_path, "CXW_SURVEY_DROP_PATH"))
+    state = SyncState(settings, "surveys")
+    loaded = dict(state.get(surveys.STATE_KEY, {}))
+    landed: dict[str, int] = {}
+    failures: list[Exception] = []
+    for export in surveys.pending_exports(location, loaded):
+        try:
+            rows = surveys.read_responses(export)
+            land_batch(
+                rows,
+                source="surveys",
+                entity="responses",
+                columns=surveys.COLUMNS,
+                window=export.window,
+                origin=f"survey export file {export.path}",
+                settings=settings,
+            )
+        except (surveys.UnreadableExport, BatchRejected) as error:
+            failures.append(error)
+            continue
+        loaded[export.name] = surveys.state_entry(export, len(rows))
+        state.save(surveys.STATE_KEY, loaded)
+        landed[export.name] = len(rows)
+        log.info("surveys.responses: landed %d rows from %s", len(rows), export.path)
+    log.info("surveys: run for %s landed %d new file(s)", Window(start, end).batch_id, len(landed))
+    if failures:
+        raise FilesRejected("surveys.responses", failures)
+    return landed

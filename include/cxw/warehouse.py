@@ -106,6 +106,16 @@ def build(settings: Settings, as_of: date) -> str:
         return run_dbt(settings, "build", *exclusion, "--vars", variables)
 
 
+def build_docs(settings: Settings, out_dir: Path) -> Path:
+    """dbt docs as one self-contained page (``--static``: opens offline from disk)."""
+    with writer_lock(settings):
+        run_dbt(settings, "docs", "generate", "--static")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "dbt-docs.html"
+    shutil.copyfile(settings.home / "dbt" / "target" / "static_index.html", target)
+    return target
+
+
 def publish(settings: Settings) -> Path:
     """Copy the built warehouse next to the published one, then swap it in atomically."""
     target = settings.published_path

@@ -19,6 +19,12 @@ from cxw_demo.tiny_shop import create_orders_db
 
 pytestmark = pytest.mark.e2e
 
+ONLY_ORDERS = ("extract_orders",)  # the tiny shop has an orders database only
+
+
+def run_day(settings: Settings, day: date, env: dict[str, str]) -> None:
+    run_range(settings, day, day, env=env, daily=True, extract_dags=ONLY_ORDERS)
+
 
 def daily_orders(settings: Settings) -> list[tuple]:
     with duckdb.connect(str(settings.published_path), read_only=True) as connection:
@@ -42,11 +48,11 @@ def test_daily_runs_through_airflow_build_the_hand_computed_mart(
     }
 
     # Day one: only order 102 still has its day-one version (100 and 101 changed on day two).
-    run_range(settings, date(2026, 1, 1), date(2026, 1, 1), env=env)
+    run_day(settings, date(2026, 1, 1), env)
     assert daily_orders(settings) == [(date(2026, 1, 1), 1, 1, Decimal("48.00"))]
 
     # Day two: 100 (delivered) and 101 (cancelled: not counted) arrive with 103.
-    run_range(settings, date(2026, 1, 2), date(2026, 1, 2), env=env)
+    run_day(settings, date(2026, 1, 2), env)
     expected = [
         (date(2026, 1, 1), 2, 2, Decimal("113.00")),  # 100 (65.00) + 102 (48.00)
         (date(2026, 1, 2), 1, 1, Decimal("35.00")),  # 103
@@ -55,7 +61,7 @@ def test_daily_runs_through_airflow_build_the_hand_computed_mart(
 
     # Rerunning day two replaces its batches: same lake, same mart.
     lake_files = sorted(settings.lake_dir.rglob("*.parquet"))
-    run_range(settings, date(2026, 1, 2), date(2026, 1, 2), env=env)
+    run_day(settings, date(2026, 1, 2), env)
     assert sorted(settings.lake_dir.rglob("*.parquet")) == lake_files
     assert daily_orders(settings) == expected
     assert (tmp_path / "airflow" / "airflow.db").exists(), "ran through the test's Airflow home"

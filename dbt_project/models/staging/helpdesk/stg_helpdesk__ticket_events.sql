@@ -16,6 +16,8 @@ latest as (
             order by _loaded_at desc
         ) as version_rank
     from source
+    -- An audit without child events lands as one row with empty child columns.
+    where child_id is not null
 
 ),
 

@@ -1,0 +1,56 @@
+"""
+### extract_helpdesk
+
+Lands the Zendesk helpdesk for the run's daily data interval: tickets (incremental cursor
+export), ticket audit events with comments (incremental, time-based), users, groups,
+business-hours schedules and holidays, and SLA policies. Each entity is flattened,
+validated with its suite in `expectations/helpdesk/` and written as one Parquet batch;
+its sync state is saved only after the batch has landed.
+
+Connection: `helpdesk_api` (base URL, agent email, API token, `order_field_id` extra).
+Survives 429 (honours `Retry-After`), 5xx bursts and timeouts with bounded retries.
+
+A batch that fails validation is quarantined and the task fails naming the file or
+page, the rule and the offending rows; nothing already landed changes.
+Emits the `cxw://lake/raw/helpdesk` asset; the `transform` DAG is scheduled on it.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+from cxw.assets import RAW_HELPDESK
+from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
+
+
+@dag(
+    dag_id="extract_helpdesk",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["cxw", "extract", "helpdesk"],
+    doc_md=__doc__,
+    params={
+        # A catch-up or backfill over many days in one run (cxw run): both or neither.
+        "window_start": Param(None, type=["null", "string"], format="date"),
+        "window_end": Param(None, type=["null", "string"], format="date"),
+    },
+)
+def extract_helpdesk():
+    @task(outlets=[RAW_HELPDESK])
+    def land_helpdesk(**context) -> dict[str, int]:
+        from cxw import pipeline
+
+        start, end = pipeline.run_window(
+            context["params"], context["data_interval_start"], context["data_interval_end"]
+        )
+        landed = pipeline.extract_helpdesk(start, end)
+        context["outlet_events"][RAW_HELPDESK].extra = pipeline.asset_extra(start, end)
+        return landed
+
+    land_helpdesk()
+
+
+extract_helpdesk()

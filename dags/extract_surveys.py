@@ -1,0 +1,53 @@
+"""
+### extract_surveys
+
+Lands every survey export file (`responses_YYYYMMDD.csv`: NPS, CSAT, CES) not loaded
+yet, tracked by name and checksum; a re-delivered file with new content replaces its
+batch. Validated with `expectations/surveys/responses.json`.
+
+Setting: `CXW_SURVEY_DROP_PATH`.
+
+A batch that fails validation is quarantined and the task fails naming the file or
+page, the rule and the offending rows; nothing already landed changes.
+Emits the `cxw://lake/raw/surveys` asset; the `transform` DAG is scheduled on it.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+from cxw.assets import RAW_SURVEYS
+from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
+
+
+@dag(
+    dag_id="extract_surveys",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["cxw", "extract", "surveys"],
+    doc_md=__doc__,
+    params={
+        # A catch-up or backfill over many days in one run (cxw run): both or neither.
+        "window_start": Param(None, type=["null", "string"], format="date"),
+        "window_end": Param(None, type=["null", "string"], format="date"),
+    },
+)
+def extract_surveys():
+    @task(outlets=[RAW_SURVEYS])
+    def land_surveys(**context) -> dict[str, int]:
+        from cxw import pipeline
+
+        start, end = pipeline.run_window(
+            context["params"], context["data_interval_start"], context["data_interval_end"]
+        )
+        landed = pipeline.extract_surveys(start, end)
+        context["outlet_events"][RAW_SURVEYS].extra = pipeline.asset_extra(start, end)
+        return landed
+
+    land_surveys()
+
+
+extract_surveys()
