@@ -20,7 +20,7 @@ source as (
 
     select * from {{ source('web', 'events') }}
     {% if is_incremental() %}
-    {%- set bounds = web_events_reread_from(this, lookback_days) %}
+    {%- set bounds = web_events_reread_bounds(this, lookback_days) %}
     -- The last days again (rewrites), and any day landed since the last run (late or
     -- re-landed older days); event_date text sorts like the date.
     where event_date >= '{{ bounds.event_date }}'
@@ -102,8 +102,7 @@ final as (
             "coalesce(cast(ga_session_id as " ~ dbt.type_string() ~ "), '')",
         ])) }} as event_key,
         event_date,
-        {{ dbt.dateadd('microsecond', 'event_timestamp', "cast('1970-01-01' as timestamp)") }}
-            as event_at,
+        {{ timestamp_from_micros('event_timestamp') }} as event_at,
         event_name,
         user_pseudo_id,
         ga_session_id,
@@ -134,7 +133,7 @@ final as (
         purchase_revenue,
         stream_id,
         platform,
-        _loaded_at as loaded_at
+        {{ to_utc('_loaded_at') }} as loaded_at
     from deduplicated
     where duplicate_rank = 1
 

@@ -4,7 +4,7 @@
     72 hours), and `loaded_at`, the latest landing already built (a late or re-landed
     older day is newer than it). Literal values, so the Parquet reader can skip files
     by their statistics. Only runs at execution time. -#}
-{% macro web_events_reread_from(relation, lookback_days) -%}
+{% macro web_events_reread_bounds(relation, lookback_days) -%}
     {%- set bounds = {'event_date': '00000000', 'loaded_at': '1970-01-01 00:00:00'} -%}
     {%- if execute -%}
         {%- set result = run_query(

@@ -1,0 +1,111 @@
+-- How service drives experience: customers grouped by the worst service they got on
+-- any of their tickets (unresolved > first reply SLA breached > replied within SLA),
+-- or no_ticket, with their loyalty measures. Always one row per segment.
+with
+
+customers as (
+
+    select * from {{ ref('customers') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('tickets') }}
+
+),
+
+segments as (
+
+    select 'no_ticket' as service_segment, 0 as severity
+    union all
+    select 'reply_within_sla' as service_segment, 1 as severity
+    union all
+    select 'reply_sla_breached' as service_segment, 2 as severity
+    union all
+    select 'unresolved' as service_segment, 3 as severity
+
+),
+
+ticket_severities as (
+
+    -- A ticket without an SLA policy has no breach: it counts as within SLA.
+    select
+        customer_id,
+        case
+            when status not in ('solved', 'closed') then 3
+            when is_first_reply_sla_breached then 2
+            else 1
+        end as severity
+    from tickets
+    where customer_id is not null
+
+),
+
+customer_severities as (
+
+    select
+        customers.customer_id,
+        coalesce(max(ticket_severities.severity), 0) as severity
+    from customers
+    left join ticket_severities
+        on customers.customer_id = ticket_severities.customer_id
+    group by 1
+
+),
+
+segmented as (
+
+    select
+        segments.service_segment,
+        customers.*
+    from customers
+    inner join customer_severities
+        on customers.customer_id = customer_severities.customer_id
+    inner join segments
+        on customer_severities.severity = segments.severity
+
+),
+
+aggregated as (
+
+    select
+        service_segment,
+        count(*) as customers,
+        sum(case when latest_nps_score is not null then 1 else 0 end) as nps_responses,
+        sum(case when nps_category = 'promoter' then 1 else 0 end) as promoters,
+        sum(case when nps_category = 'detractor' then 1 else 0 end) as detractors,
+        sum(case when order_count >= 1 then 1 else 0 end) as ordering_customers,
+        sum(case when order_count >= 2 then 1 else 0 end) as repeat_customers,
+        sum(case when is_churned then 1 else 0 end) as churned_customers,
+        avg(net_revenue) as avg_net_revenue
+    from segmented
+    group by 1
+
+),
+
+final as (
+
+    select
+        segments.service_segment,
+        cast(coalesce(aggregated.customers, 0) as integer) as customers,
+        cast(
+            100.0 * (aggregated.promoters - aggregated.detractors)
+            / nullif(aggregated.nps_responses, 0) as {{ type_double() }}
+        ) as nps,
+        cast(
+            aggregated.repeat_customers * 1.0
+            / nullif(aggregated.ordering_customers, 0) as {{ type_double() }}
+        ) as repeat_purchase_rate,
+        cast(
+            aggregated.churned_customers * 1.0
+            / nullif(aggregated.ordering_customers, 0) as {{ type_double() }}
+        ) as churn_rate,
+        cast(aggregated.avg_net_revenue as decimal(18, 2)) as avg_net_revenue
+    from segments
+    left join aggregated
+        on segments.service_segment = aggregated.service_segment
+
+)
+
+select * from final
