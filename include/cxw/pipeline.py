@@ -22,14 +22,18 @@ log = logging.getLogger(__name__)
 
 
 def extract_orders(start: datetime, end: datetime, db_url: str | None = None) -> dict[str, int]:
-    """Land every orders-database table's rows changed in ``[start, end)``."""
+    """Land every orders-database table's rows changed in ``[start, end)`` (a table's first
+    window: its whole history up to ``end``). Sync state is saved after each landing."""
     settings = Settings.from_env()
     window = Window(start, end)
+    state = SyncState(settings, "orders")
     engine = orders.connect(db_url or connections.orders_db_url())
     landed: dict[str, int] = {}
     try:
         for table in orders.TABLES.values():
-            rows = orders.extract_table(engine, table, window.start, window.end)
+            previous = state.get(table.name)
+            full_history = orders.is_first_sync(previous, window.batch_id)
+            rows = orders.extract_table(engine, table, window.start, window.end, full_history)
             land_batch(
                 rows,
                 source="orders",
@@ -39,6 +43,12 @@ def extract_orders(start: datetime, end: datetime, db_url: str | None = None) ->
                 origin=f"orders database table '{table.name}' ({table.cursor_column} in window)",
                 settings=settings,
             )
+            state.save(table.name, {
+                "first_batch_id": (previous or {}).get("first_batch_id", window.batch_id),
+                "last_batch_id": window.batch_id,
+                "landed_until": max(end.isoformat(), (previous or {}).get("landed_until", "")),
+                "rows": len(rows),
+            })
             landed[table.name] = len(rows)
             log.info("orders.%s: landed %d rows for %s", table.name, len(rows), window.batch_id)
     finally:

@@ -61,3 +61,21 @@ def test_refunds_use_created_at_and_empty_windows_give_typed_columns(shop: sa.En
 def test_connection_is_read_only(shop: sa.Engine) -> None:
     with pytest.raises(sa.exc.OperationalError, match="readonly"), shop.begin() as connection:
         connection.execute(sa.text("delete from orders"))
+
+
+def test_first_window_reads_the_whole_history_later_ones_only_the_window(
+    tmp_path: Path,
+) -> None:
+    path = create_orders_db(tmp_path / "orders.db")
+    with sqlite3.connect(path) as connection:  # a long-standing customer, unchanged since
+        connection.execute("update customers set updated_at = '2025-03-01 00:00:00' where id = 3")
+    engine = orders.connect(f"sqlite:///{path}")
+    table = orders.TABLES["customers"]
+    first = orders.extract_table(engine, table, utc(2026, 1, 1), utc(2026, 1, 2), True)
+    later = orders.extract_table(engine, table, utc(2026, 1, 1), utc(2026, 1, 2))
+    engine.dispose()
+    assert sorted(first["id"].tolist()) == [1, 3]
+    assert later["id"].tolist() == [1]
+    assert orders.is_first_sync(None, "b1")
+    assert orders.is_first_sync({"first_batch_id": "b1"}, "b1"), "a rerun reads it all again"
+    assert not orders.is_first_sync({"first_batch_id": "b1"}, "b2")

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
 OVERLAP = timedelta(hours=1)
+# A table's first landed window reads everything before its end: rows last changed before
+# the sync began (long-standing customers, the catalogue) would otherwise never land.
+HISTORY_START = datetime(1970, 1, 1, tzinfo=UTC)
 BATCH_SIZE = 10_000
 NULL_ID = -(2**62)
 
@@ -102,6 +106,12 @@ TABLES: dict[str, Table] = {
 }
 
 
+def is_first_sync(landed: dict[str, Any] | None, batch_id: str) -> bool:
+    """Whether this window is the table's first landed one (or a rerun of it), given the
+    table's sync state: then it reads the whole history, every time, so reruns agree."""
+    return not landed or landed.get("first_batch_id") == batch_id
+
+
 def connect(url: str) -> sa.Engine:
     """An engine that can only read: SQLite opened read-only, PostgreSQL sessions read-only."""
     parsed = sa.make_url(url)
@@ -163,10 +173,12 @@ def read_changed_rows(
 
 
 def extract_table(
-    engine: sa.Engine, table: Table, start: datetime, end: datetime
+    engine: sa.Engine, table: Table, start: datetime, end: datetime, full_history: bool = False
 ) -> pd.DataFrame:
-    """All changed rows of one table for the window ``[start - OVERLAP, end)``."""
-    batches = list(read_changed_rows(engine, table, start - OVERLAP, end))
+    """All changed rows of one table for the window ``[start - OVERLAP, end)``, or every
+    row changed before ``end`` with ``full_history`` (a table's first sync)."""
+    read_from = HISTORY_START if full_history else start - OVERLAP
+    batches = list(read_changed_rows(engine, table, read_from, end))
     if not batches:
         return pd.DataFrame(columns=list(table.columns))
     return pd.concat(batches, ignore_index=True)
