@@ -15,6 +15,9 @@ test: $(SYNCED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
+airflow: $(SYNCED)
+	$(VENV)/bin/cxw airflow
+
 lint: $(SYNCED)
 	$(VENV)/bin/ruff check .
 

@@ -8,23 +8,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-import duckdb
-
-from cxw import local_airflow, warehouse
+from cxw import local_airflow, reports, warehouse
 from cxw.settings import Settings
 
 EXTRACT_DAGS = ("extract_helpdesk", "extract_web", "extract_orders", "extract_surveys")
 TRANSFORM_DAG = "transform"
 
-ORDERS_ONLY = ("extract_orders",)
-DEMO_START = date(2026, 1, 1)
-DEMO_END = date(2026, 1, 2)
+# The demo period: six months of the demo company (183 days), all in the past.
+DEMO_START = date(2026, 3, 1)
+DEMO_END = date(2026, 8, 30)
+DEMO_CUSTOMERS = 2000
 
 
 def days(start: date, end: date) -> list[date]:
@@ -70,6 +71,18 @@ def run_range(
         print(f"ok ({time.monotonic() - began:.1f}s)", flush=True)
 
 
+KEY_NUMBERS = [
+    ("tickets", "tickets", ",d"),
+    ("first reply, median minutes", "first_reply_minutes_median", ",.1f"),
+    ("first-reply SLA breach rate", "first_reply_sla_breach_rate", ".1%"),
+    ("CSAT %", "csat_pct", ".1f"),
+    ("customers", "customers", ",d"),
+    ("NPS", "nps", ".1f"),
+    ("repeat purchase rate", "repeat_purchase_rate", ".1%"),
+    ("retention 3 months after first order", "retention_month_3", ".1%"),
+]
+
+
 def show(settings: Settings) -> None:
     """Print the published warehouse's marts: where it is, row counts, a glimpse."""
     path = settings.published_path
@@ -81,23 +94,67 @@ def show(settings: Settings) -> None:
     print("Mart tables and row counts:")
     for table, rows in counts.items():
         print(f"  {table:<40} {rows:>10,}")
-    if "experience.daily_orders" in counts:
-        with duckdb.connect(str(path), read_only=True) as connection:
-            frame = connection.sql(
-                "select * from experience.daily_orders order by order_date"
-            ).df()
-        print("\nexperience.daily_orders:")
-        print(frame.to_string(index=False))
+    numbers = reports.key_numbers(path)
+    print("\nKey numbers (customer service | customer experience):")
+    for label, key, form in KEY_NUMBERS:
+        value = numbers.get(key)
+        print(f"  {label:<40} {'n/a' if value is None else format(value, form):>10}")
+    impact = numbers.get("service_impact")
+    if impact is not None and len(impact):
+        print("\nHow service drives experience (experience.service_impact):")
+        print(impact.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print(f"\nReports: {settings.reports_dir / 'dashboard.html'}")
+    print(f"         {settings.reports_dir / 'dbt-docs.html'}")
 
 
-def demo(settings: Settings) -> None:
-    """The built-in demo: the tiny shop's orders database through the whole pipeline."""
-    from cxw_demo.tiny_shop import create_orders_db
+def demo_environment(
+    sources: Path, helpdesk_url: str, token: str, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The settings of sources.md pointing at the demo company's systems."""
+    from urllib.parse import quote, urlsplit
 
-    database = create_orders_db(settings.home / "demo" / "orders.db")
-    env = {**os.environ, "AIRFLOW_CONN_ORDERS_DB": f"sqlite:///{database}"}
-    print(f"Demo sources: orders database {database}")
-    run_range(settings, DEMO_START, DEMO_END, env=env, daily=True, extract_dags=ORDERS_ONLY)
+    from cxw_demo.config import DEFAULT_AGENT_EMAIL, ORDER_FIELD_ID
+
+    address = urlsplit(helpdesk_url)
+    return {
+        **(os.environ if base is None else base),
+        "AIRFLOW_CONN_ORDERS_DB": f"sqlite:///{sources / 'shop.db'}",
+        "AIRFLOW_CONN_HELPDESK_API": (
+            f"http://{quote(DEFAULT_AGENT_EMAIL, safe='')}:{quote(token, safe='')}"
+            f"@{address.hostname}:{address.port}?order_field_id={ORDER_FIELD_ID}"
+        ),
+        "CXW_WEB_EXPORT_PATH": str(sources / "ga4"),
+        "CXW_SURVEY_DROP_PATH": str(sources / "surveys"),
+        "CXW_EMAIL_SALT": os.environ.get("CXW_EMAIL_SALT") or "demo-salt",
+    }
+
+
+def demo(
+    settings: Settings,
+    customers: int = DEMO_CUSTOMERS,
+    start: date = DEMO_START,
+    end: date = DEMO_END,
+    daily: bool = False,
+) -> None:
+    """The built-in demo: generate the demo company, serve its helpdesk on loopback, run
+    the whole pipeline through Airflow over the period, and print the key numbers."""
+    import secrets
+
+    from cxw_demo.generate import generate
+    from cxw_demo.helpdesk_server import HelpdeskServer
+
+    sources = settings.home / "demo" / "sources"
+    began = time.monotonic()
+    print(f"Generating the demo company ({customers:,} customers, {start} .. {end}) ...",
+          end=" ", flush=True)
+    manifest = generate(sources, customers, start, end, seed=42)
+    print(f"ok ({time.monotonic() - began:.1f}s): {json.dumps(manifest['counts'])}")
+    token = secrets.token_urlsafe(16)
+    moment = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
+    with HelpdeskServer(sources / "helpdesk", token=token, now=int(moment.timestamp())) as server:
+        print(f"Demo helpdesk (Zendesk API) serving on {server.url}")
+        run_range(settings, start, end, env=demo_environment(sources, server.url, token),
+                  daily=daily)
     show(settings)
 
 
@@ -108,7 +165,15 @@ def _date(text: str) -> date:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxw", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run the pipeline on the built-in demo sources")
+    demo_command = commands.add_parser(
+        "demo", help="run the pipeline on the built-in demo company"
+    )
+    demo_command.add_argument(
+        "--customers", type=int, default=DEMO_CUSTOMERS, help="size of the demo company"
+    )
+    demo_command.add_argument(
+        "--daily", action="store_true", help="one run per source and day (slow)"
+    )
     run = commands.add_parser("run", help="run a date range through Airflow (backfill too)")
     run.add_argument("--start", type=_date, required=True, help="first data date, YYYY-MM-DD")
     run.add_argument("--end", type=_date, required=True, help="last data date, YYYY-MM-DD")
@@ -116,15 +181,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--daily", action="store_true", help="one run per source and day (as scheduled)"
     )
     commands.add_parser("show", help="print what the published warehouse holds")
+    commands.add_parser(
+        "airflow", help="start the local Airflow (api-server, scheduler, ...) to watch the DAGs"
+    )
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
     try:
         if args.command == "demo":
-            demo(settings)
+            demo(settings, customers=args.customers, daily=args.daily)
         elif args.command == "run":
             run_range(settings, args.start, args.end, daily=args.daily)
             show(settings)
+        elif args.command == "airflow":
+            # Replaces this process: `airflow standalone` with the project's configuration.
+            env = local_airflow.airflow_env(settings)
+            os.execve(local_airflow.airflow_executable(), ["airflow", "standalone"], env)
         else:
             show(settings)
     except (local_airflow.AirflowFailed, ValueError) as error:

@@ -47,7 +47,7 @@ def key_numbers(published: Path) -> dict[str, Any]:
                 "avg(case when is_first_reply_sla_breached then 1.0 "
                 "when not is_first_reply_sla_breached then 0.0 end) "
                 "from service.tickets"
-            ).fetchone()
+            ).fetchall()[0]
             numbers["tickets"] = int(row[0])
             numbers["first_reply_minutes_median"] = _number(row[1])
             numbers["csat_pct"] = _number(row[2])
@@ -61,7 +61,7 @@ def key_numbers(published: Path) -> dict[str, Any]:
                 "avg(case when is_repeat_customer then 1.0 else 0.0 end) "
                 "filter (where order_count >= 1) "
                 "from experience.customers"
-            ).fetchone()
+            ).fetchall()[0]
             numbers["customers"] = int(row[0])
             numbers["nps"] = _number(row[1])
             numbers["repeat_purchase_rate"] = _number(row[2])
@@ -69,7 +69,7 @@ def key_numbers(published: Path) -> dict[str, Any]:
             row = connection.execute(
                 "select sum(active_customers) / nullif(sum(cohort_size), 0) "
                 "from experience.cohort_retention where months_since_first_order = 3"
-            ).fetchone()
+            ).fetchall()[0]
             numbers["retention_month_3"] = _number(row[0])
         if "experience.service_impact" in tables:
             numbers["service_impact"] = connection.sql(
