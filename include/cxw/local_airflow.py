@@ -37,6 +37,9 @@ def airflow_env(settings: Settings, base: Mapping[str, str] | None = None) -> di
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     env.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "120")
     env["CXW_HOME"] = str(settings.home)
+    # Airflow starts its own components as `airflow ...` subprocesses: find ours first.
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
     env.setdefault("GX_ANALYTICS_ENABLED", "False")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     return env
