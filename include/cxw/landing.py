@@ -92,7 +92,14 @@ def land_table(
         )
     loaded_at = datetime.now(UTC)
     batch = add_batch_columns(table, window, loaded_at)
-    report = validate_frame(validation_frame, suite_path(source, entity), now=loaded_at)
+    report = validate_frame(
+        validation_frame,
+        suite_path(source, entity),
+        now=loaded_at,
+        results_store=settings.gx_results_dir,  # for the GX Data Docs (build_reports)
+        batch_identifier=window.batch_id,
+        run_name="landing",
+    )
     if report.success:
         target = batch_path(settings.lake_dir, source, entity, window.batch_id)
         return write_table_atomic(batch, target)

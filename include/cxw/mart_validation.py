@@ -35,11 +35,17 @@ def mart_suites() -> dict[str, Path]:
     }
 
 
-def validate_marts(warehouse_path: Path, results_dir: Path) -> dict[str, ValidationReport]:
+def validate_marts(
+    warehouse_path: Path, results_dir: Path, gx_results: Path | None = None
+) -> dict[str, ValidationReport]:
     """Validate every built mart that has a suite; write each result to ``results_dir``;
     raise ``MartsRejected`` if any fails. Marts not built (their source has no data yet)
-    are skipped."""
+    are skipped. Each GX result is also kept in ``gx_results`` for the GX Data Docs;
+    by default in ``gx`` beside ``results_dir``, which for the pipeline's
+    ``reports/validation/marts`` is the settings' store (``Settings.gx_results_dir``)."""
     now = datetime.now(UTC)
+    gx_results = gx_results or results_dir.parent / "gx"
+    batch = f"warehouse_{now.strftime('%Y%m%dT%H%M%S')}"
     reports: dict[str, ValidationReport] = {}
     with duckdb.connect(str(warehouse_path), read_only=True) as connection:
         built = {
@@ -53,7 +59,10 @@ def validate_marts(warehouse_path: Path, results_dir: Path) -> dict[str, Validat
                 log.warning("mart %s was not built; its suite is skipped", table)
                 continue
             frame = connection.sql(f"select * from {table}").df()  # noqa: S608 - from the catalog
-            reports[table] = validate_frame(frame, suite, now=now)
+            reports[table] = validate_frame(
+                frame, suite, now=now, results_store=gx_results, batch_identifier=batch,
+                run_name="marts",
+            )
     results_dir.mkdir(parents=True, exist_ok=True)
     for table, report in reports.items():
         (results_dir / f"{table}.json").write_text(json.dumps(report.raw, indent=2, default=str))

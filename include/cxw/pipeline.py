@@ -126,11 +126,18 @@ def publish() -> dict[str, int]:
 
 
 def build_reports() -> dict[str, str]:
-    """The CX dashboard from the published warehouse, and the dbt docs as one static page."""
+    """The CX dashboard from the published warehouse, the dbt docs as one static page, and
+    the GX Data Docs of every validation kept so far (landing batches and marts), built
+    once here rather than per validation (only new results are rendered)."""
+    from cxw.validation import build_data_docs
+
     settings = Settings.from_env()
     return {
         "dashboard": str(reports.build_dashboard(settings.published_path, settings.reports_dir)),
         "dbt_docs": str(warehouse.build_docs(settings, settings.reports_dir)),
+        "gx_data_docs": str(
+            build_data_docs(settings.gx_results_dir, settings.gx_data_docs_dir)
+        ),
     }
 
 

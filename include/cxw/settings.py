@@ -61,3 +61,14 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def gx_results_dir(self) -> Path:
+        """Every GX validation result (landing batches and marts), in GX's store layout;
+        beside the mart results (``reports/validation/marts``)."""
+        return self.reports_dir / "validation" / "gx"
+
+    @property
+    def gx_data_docs_dir(self) -> Path:
+        """The GX Data Docs site rendered from ``gx_results_dir`` (opens offline)."""
+        return self.reports_dir / "gx-data-docs"

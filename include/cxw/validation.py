@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +82,24 @@ def suite_parameters(now: datetime) -> dict[str, Any]:
     return {"latest_plausible_at": pd.Timestamp(now + CLOCK_SKEW)}
 
 
-def validate_frame(frame: pd.DataFrame, suite_file: Path, now: datetime) -> ValidationReport:
+def validate_frame(
+    frame: pd.DataFrame,
+    suite_file: Path,
+    now: datetime,
+    *,
+    results_store: Path | None = None,
+    batch_identifier: str = "batch",
+    run_name: str | None = None,
+) -> ValidationReport:
     """Validate ``frame`` against the suite stored in ``suite_file``.
 
     ``now`` is the load time: timestamps later than it (plus clock skew) are rejected.
+    With ``results_store`` (a folder), the GX result is also kept there in GX's own
+    validation-results-store layout, personal data masked, for ``build_data_docs``;
+    ``batch_identifier`` and ``run_name`` name the batch and the run on its Data Docs page.
     """
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -102,6 +115,7 @@ def validate_frame(frame: pd.DataFrame, suite_file: Path, now: datetime) -> Vali
         batch_parameters={"dataframe": frame.reset_index(drop=True)},
         expectation_parameters=suite_parameters(now),
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []},
+        run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(UTC)),
     )
     failures = []
     for item in result.results:
@@ -119,13 +133,16 @@ def validate_frame(frame: pd.DataFrame, suite_file: Path, now: datetime) -> Vali
                 sample=sample,
             )
         )
-    return ValidationReport(
+    report = ValidationReport(
         suite_name=suite.name,
         success=bool(result.success),
         row_count=len(frame),
         failures=failures,
         raw=result.describe_dict(),
     )
+    if results_store is not None:
+        store_result(result, results_store, batch_identifier)  # masks ``result`` in place
+    return report
 
 
 def _rows(frame: pd.DataFrame, index: list[int]) -> list[dict[str, Any]]:
@@ -137,3 +154,283 @@ def _rows(frame: pd.DataFrame, index: list[int]) -> list[dict[str, Any]]:
         if "email" in column.lower():
             rows[column] = rows[column].where(rows[column].isna(), "<masked>")
     return json.loads(rows.to_json(orient="records", date_format="iso", default_handler=str))
+
+
+# --- GX Data Docs ----------------------------------------------------------------------
+#
+# Every validation the pipeline runs is kept as a GX validation result (JSON, GX's own
+# ``ValidationResultsStore`` on the filesystem, ``Settings.gx_results_dir``): keeping one
+# costs ~13 ms (GX's serialisation) on a ~200 ms validation, where rendering its page
+# would cost more and rebuilding the index per batch far more. So ``build_data_docs``
+# renders the site once per run (``pipeline.build_reports``) with GX's own SiteBuilder,
+# incrementally: pages already rendered are not rendered again (a first build of ~400
+# results takes ~7 s, a rebuild with nothing new ~2 s, mostly the index).
+#
+# GX's page templates load Bootstrap, jQuery, bootstrap-table, Vega and Font Awesome
+# from CDNs and the logo from S3. This pipeline runs offline and its reports must open
+# offline, and GX does not ship those libraries (only its own CSS, fonts and images), so
+# after each build every page is rewritten: CDN <script>/<link> tags are dropped, the
+# logo points at GX's bundled copy in the site's static/images/, and a small local
+# script (static/scripts/cxw-offline.js, below) renders the index's result tables as
+# plain HTML tables, which GX leaves to bootstrap-table.
+
+SENSITIVE_COLUMN_MARKERS = ("email", RAW_RECORD)
+MASK = "<masked>"
+OFFLINE_MARKER = "<!-- cxw: offline -->"
+_VALUE_LISTS = ("partial_unexpected_list", "unexpected_list", "partial_unexpected_counts")
+# Row indexes, or dicts of index-column values when a suite names index columns.
+_INDEX_LISTS = ("partial_unexpected_index_list", "unexpected_index_list")
+
+
+def _sensitive(column: Any) -> bool:
+    return isinstance(column, str) and any(m in column.lower() for m in SENSITIVE_COLUMN_MARKERS)
+
+
+def _mask_value(value: Any, whole: bool) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: (v if k == "count" else MASK if whole or _sensitive(k) else v)
+            for k, v in value.items()
+        }
+    return MASK if whole and value is not None else value
+
+
+def _mask_result(result: Any) -> None:
+    """Mask personal data (email columns, raw records) in a GX result's unexpected values:
+    Data Docs are a report people browse, like task logs."""
+    for item in result.results:
+        kwargs = item.expectation_config.kwargs or {}
+        columns = [kwargs.get(k) for k in ("column", "column_A", "column_B")]
+        columns += list(kwargs.get("column_list") or [])
+        whole = any(_sensitive(column) for column in columns)
+        details = item.result or {}
+        for names, mask_all in ((_VALUE_LISTS, whole), (_INDEX_LISTS, False)):
+            for name in names:
+                if isinstance(details.get(name), list):
+                    details[name] = [_mask_value(value, mask_all) for value in details[name]]
+        if whole and "details" in details:
+            details["details"] = {}
+
+
+def _results_store(directory: Path):
+    from great_expectations.data_context.store import ValidationResultsStore
+
+    backend = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(directory)}
+    return ValidationResultsStore(store_backend=backend)
+
+
+def store_result(result: Any, directory: Path, batch_identifier: str) -> None:
+    """Keep one GX validation result in the filesystem results store at ``directory``."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    run_id = result.meta.get("run_id")
+    if not isinstance(run_id, RunIdentifier):
+        run_id = RunIdentifier(run_time=datetime.now(UTC))
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
+        run_id=run_id,
+        batch_identifier=_safe_name(batch_identifier),
+    )
+    _mask_result(result)
+    _results_store(directory).set(key, result)
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_=" else "_" for c in name) or "batch"
+
+
+def build_data_docs(results_dir: Path, site_dir: Path) -> Path:
+    """Render the GX Data Docs site for every result kept in ``results_dir`` (and a page
+    per expectation suite) into ``site_dir``; return its index.html. Pages rendered by an
+    earlier build are kept, not rendered again. The site loads nothing from the network."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    results_dir.mkdir(parents=True, exist_ok=True)
+    defaults = InMemoryStoreBackendDefaults()
+    stores = dict(defaults.stores)
+    stores[defaults.validation_results_store_name] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(results_dir),
+        },
+    }
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(site_dir),
+        },
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=defaults, stores=stores, data_docs_sites={"cxw": site}
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    suites = []
+    for path in sorted(EXPECTATIONS_DIR.rglob("*.json")):
+        suite = context.suites.add(load_suite(path))
+        suites.append(ExpectationSuiteIdentifier(name=suite.name))
+    fresh = [
+        key
+        for key in context.validation_results_store.list_keys()
+        if not _page(site_dir / "validations", key.to_tuple()).exists()
+    ]
+    # Only the suites and the new results are rendered (GX renders everything when given
+    # no identifiers); the index lists every result that has a page.
+    context.build_data_docs(site_names=["cxw"], resource_identifiers=[*suites, *fresh])
+    _make_offline(site_dir)
+    return site_dir / "index.html"
+
+
+def _page(section: Path, key: tuple[str, ...]) -> Path:
+    """Where GX's site store puts the page of a resource: its key as folders, ``.html``."""
+    return section.joinpath(*key[:-1]) / f"{key[-1]}.html"
+
+
+_CDN_TAG = re.compile(
+    r"<(?:script|link)\b[^>]*?\b(?:src|href)=[\"']https?://[^>]*>(?:\s*</script>)?",
+    re.IGNORECASE,
+)
+_GX_ASSETS = re.compile(
+    r"https://great-expectations-web-assets\.s3\.us-east-2\.amazonaws\.com/([\w.-]+)(?:\?[^\"']*)?"
+)
+
+_OFFLINE_JS = """\
+/* cxw: what Data Docs pages need of jQuery and bootstrap-table, without a network.
+   GX's templates call $(...).bootstrapTable({columns, data}) for their index tables;
+   this renders them as plain tables (rows linking to their page). Other jQuery calls
+   (modals, fades) do nothing. */
+(function () {
+  function render(table, options) {
+    var columns = options.columns || [], data = options.data || [];
+    var head = document.createElement("thead"), row = document.createElement("tr");
+    columns.forEach(function (c) {
+      var th = document.createElement("th");
+      th.textContent = c.title || c.field;
+      row.appendChild(th);
+    });
+    head.appendChild(row);
+    var body = document.createElement("tbody");
+    data.forEach(function (item) {
+      var tr = document.createElement("tr");
+      if (item._table_row_link_path) {
+        tr.style.cursor = "pointer";
+        tr.onclick = function () { window.location = item._table_row_link_path; };
+      }
+      columns.forEach(function (c) {
+        var td = document.createElement("td");
+        td.innerHTML = item[c.field] == null ? "" : item[c.field];
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    table.innerHTML = ""; table.appendChild(head); table.appendChild(body);
+    table.classList.add("table", "cxw-table");
+  }
+  function wrap(nodes) {
+    var api = {
+      bootstrapTable: function (options) {
+        if (typeof options === "object") nodes.forEach(function (n) { render(n, options); });
+        return api;
+      },
+      prepend: function (html) {
+        nodes.forEach(function (n) { n.insertAdjacentHTML("afterbegin", html); }); return api;
+      },
+      ready: function (fn) {
+        if (document.readyState !== "loading") fn();
+        else document.addEventListener("DOMContentLoaded", fn);
+        return api;
+      },
+      each: function (fn) { nodes.forEach(function (n, i) { fn(i, n); }); return api; },
+      parent: function () {
+        return wrap(nodes.map(function (n) { return n.parentNode; }).filter(Boolean));
+      },
+      attr: function () { return nodes.length ? nodes[0].getAttribute(arguments[0]) : undefined; },
+      fadeIn: function () { nodes.forEach(function (n) { n.style.display = ""; }); return api; },
+      fadeOut: function () {
+        nodes.forEach(function (n) { n.style.display = "none"; }); return api;
+      }
+    };
+    var noop = function () { return api; };
+    return new Proxy(api, { get: function (t, k) { return k in t ? t[k] : noop; } });
+  }
+  window.$ = window.jQuery = function (target) {
+    if (typeof target === "function") return wrap([]).ready(target);
+    if (target === document || target === window) return wrap([]);
+    if (typeof target === "string") {
+      try { return wrap(Array.prototype.slice.call(document.querySelectorAll(target))); }
+      catch (e) { return wrap([]); }
+    }
+    return wrap(target ? [target] : []);
+  };
+  window.vegaEmbed = function () { return Promise.resolve(); };
+})();
+"""
+
+_OFFLINE_CSS = """\
+/* cxw: a little layout in place of Bootstrap (not loaded: offline). */
+body { font-family: system-ui, sans-serif; margin: 0; }
+.container-fluid { padding: 1rem 2rem; }
+table.cxw-table, table.table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
+table.cxw-table th, table.cxw-table td, table.table th, table.table td {
+  border: 1px solid #ddd; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+table.cxw-table tbody tr:hover { background: #f3f6fa; }
+.d-none, .invisible, .modal { display: none; }
+.navbar img { height: 40px; }
+/* Font Awesome (not loaded) icons GX uses, as plain glyphs. */
+.fa-check-circle::before { content: "\\2714"; color: #28a745; }
+.fa-times::before { content: "\\2716"; color: #dc3545; }
+.fa-exclamation-triangle::before { content: "\\26A0"; color: #d39e00; }
+.fa-question-circle::before { content: "?"; }
+.fa-comment::before { content: "\\1F4AC"; }
+"""
+
+
+def _make_offline(site_dir: Path) -> None:
+    """Rewrite the site's pages (and GX's stylesheet copy) so they load nothing from the
+    network (see above)."""
+    static_dir = site_dir / "static"
+    (static_dir / "scripts").mkdir(parents=True, exist_ok=True)
+    (static_dir / "scripts" / "cxw-offline.js").write_text(_OFFLINE_JS)
+    (static_dir / "styles" / "cxw-offline.css").write_text(_OFFLINE_CSS)
+    bundled = {path.name for path in (static_dir / "images").iterdir()}
+
+    def local_assets(text: str, static: str) -> str:
+        # GX's images from its S3 bucket, as the copies it bundles (its dark-mode logo is
+        # not bundled: the light one stands in).
+        return _GX_ASSETS.sub(
+            lambda m: f"{static}/images/"
+            + (m.group(1) if m.group(1) in bundled else "logo-long.png"),
+            text,
+        )
+
+    css = static_dir / "styles" / "data_docs_default_styles.css"
+    if css.exists():
+        css.write_text(local_assets(css.read_text(encoding="utf-8"), ".."), encoding="utf-8")
+    for page in site_dir.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        if OFFLINE_MARKER in html:
+            continue
+        static = Path(os.path.relpath(static_dir, page.parent)).as_posix()
+        html = local_assets(_CDN_TAG.sub("", html), static)
+        local = (
+            f'{OFFLINE_MARKER}\n<link rel="stylesheet" href="{static}/styles/cxw-offline.css">\n'
+            f'<script src="{static}/scripts/cxw-offline.js"></script>\n'
+        )
+        html = html.replace("<head>", "<head>\n" + local, 1)
+        page.write_text(html, encoding="utf-8")
