@@ -1,6 +1,17 @@
--- Public comments by agents or admins, not counting the comment that opened the ticket
--- (the first comment of the ticket's first audit, which may be written by an agent on a
--- phone ticket).
+{#- Public comments by agents or admins, not counting the comment that opened the ticket
+    (the first comment of the ticket's first audit, which may be written by an agent on a
+    phone ticket). Incremental: a run rebuilds only the tickets with events landed since
+    the last run, each from all of its comments (numbering needs them all), and replaces
+    them by ticket_id. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 with
 
 ticket_events as (
@@ -25,6 +36,12 @@ comments as (
         ) as comment_number
     from ticket_events
     where event_type = 'Comment'
+        {% if is_incremental() %}
+        and ticket_id in (
+            select ticket_id from ticket_events
+            where loaded_at > {{ loaded_at_watermark(this) }}
+        )
+        {% endif %}
 
 ),
 
@@ -34,7 +51,8 @@ final as (
         comments.ticket_id,
         comments.ticket_event_id,
         comments.author_id as agent_id,
-        comments.occurred_at as replied_at
+        comments.occurred_at as replied_at,
+        comments.loaded_at
     from comments
     inner join users
         on comments.author_id = users.user_id

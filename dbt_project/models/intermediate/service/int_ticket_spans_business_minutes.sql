@@ -1,11 +1,27 @@
--- Business minutes of each ticket's spans (to first reply, to resolution, and so far
--- for tickets still waiting for a reply), counted inside the default schedule's
--- business-hours intervals in UTC.
+{#- Business minutes of each ticket's spans (to first reply, to resolution, and so far
+    for tickets still waiting for a reply), counted inside the default schedule's
+    business-hours intervals in UTC. Incremental: a run measures again the tickets whose
+    milestones were rebuilt from a landing since the last run, plus every ticket still
+    waiting for a first reply (its span ends at the end of the as-of date), and replaces
+    them by ticket_id. Answered and resolved spans hold no as-of date. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 with
 
 tickets_timed as (
 
     select * from {{ ref('int_tickets_timed') }}
+    {% if is_incremental() %}
+    where loaded_at > {{ loaded_at_watermark(this) }}
+        or first_reply_at is null
+    {% endif %}
 
 ),
 
@@ -25,21 +41,21 @@ default_schedule as (
 spans as (
 
     select ticket_id, 'first_reply' as span_name, created_at as span_start_at,
-        first_reply_at as span_end_at
+        first_reply_at as span_end_at, loaded_at
     from tickets_timed
     where first_reply_at is not null
 
     union all
 
     select ticket_id, 'full_resolution' as span_name, created_at as span_start_at,
-        resolved_at as span_end_at
+        resolved_at as span_end_at, loaded_at
     from tickets_timed
     where resolved_at is not null
 
     union all
 
     select ticket_id, 'awaiting_reply' as span_name, created_at as span_start_at,
-        {{ as_of_end_at() }} as span_end_at
+        {{ as_of_end_at() }} as span_end_at, loaded_at
     from tickets_timed
     where first_reply_at is null
 
@@ -50,10 +66,10 @@ interval_overlaps as (
     select
         spans.ticket_id,
         spans.span_name,
-        {{ minutes_between(
+        {{ microseconds_between(
             'greatest(spans.span_start_at, schedule_intervals.interval_start_at)',
             'least(spans.span_end_at, schedule_intervals.interval_end_at)'
-        ) }} as overlap_minutes
+        ) }} as overlap_microseconds
     from spans
     inner join schedule_intervals
         on schedule_intervals.interval_end_at > spans.span_start_at
@@ -68,7 +84,9 @@ final as (
     select
         spans.ticket_id,
         spans.span_name,
-        coalesce(sum(interval_overlaps.overlap_minutes), 0) as business_minutes
+        coalesce(sum(interval_overlaps.overlap_microseconds), 0) / 60000000.0
+            as business_minutes,
+        max(spans.loaded_at) as loaded_at
     from spans
     left join interval_overlaps
         on spans.ticket_id = interval_overlaps.ticket_id

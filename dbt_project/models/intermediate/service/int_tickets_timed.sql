@@ -1,30 +1,104 @@
--- Each ticket's calendar milestones: first reply, solves, reopens, replies, waiting time.
+{#- Each ticket's calendar milestones: first reply, solves, reopens, replies, waiting time.
+    Incremental: a run rebuilds the tickets with a ticket version, status change or reply
+    landed since the last run, plus every ticket not resolved yet (its waiting time runs
+    up to the end of the as-of date, so it changes with var `as_of_date` alone), and
+    replaces them by ticket_id. A resolved ticket's row holds no as-of date, so any
+    as-of date, older ones included, gives the same rows as a full rebuild. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 with
 
-tickets as (
+all_tickets as (
 
     select * from {{ ref('stg_helpdesk__tickets') }}
 
 ),
 
-replies as (
+all_replies as (
 
     select * from {{ ref('int_ticket_replies') }}
 
 ),
 
-status_changes as (
+all_status_changes as (
 
     select * from {{ ref('int_ticket_status_changes') }}
 
 ),
+
+{% if is_incremental() %}
+
+{%- set watermark = loaded_at_watermark(this) %}
+
+tickets_to_rebuild as (
+
+    select ticket_id from all_tickets where loaded_at > {{ watermark }}
+    union
+    select ticket_id from all_status_changes where loaded_at > {{ watermark }}
+    union
+    select ticket_id from all_replies where loaded_at > {{ watermark }}
+    union
+    select ticket_id from {{ this }} where resolved_at is null
+
+),
+
+tickets as (
+
+    select * from all_tickets
+    where ticket_id in (select ticket_id from tickets_to_rebuild)
+
+),
+
+replies as (
+
+    select * from all_replies
+    where ticket_id in (select ticket_id from tickets_to_rebuild)
+
+),
+
+status_changes as (
+
+    select * from all_status_changes
+    where ticket_id in (select ticket_id from tickets_to_rebuild)
+
+),
+
+{% else %}
+
+tickets as (
+
+    select * from all_tickets
+
+),
+
+replies as (
+
+    select * from all_replies
+
+),
+
+status_changes as (
+
+    select * from all_status_changes
+
+),
+
+{% endif %}
 
 reply_summary as (
 
     select
         replies.ticket_id,
         min(replies.replied_at) as first_reply_at,
-        count(*) as agent_reply_count
+        count(*) as agent_reply_count,
+        max(replies.loaded_at) as loaded_at
     from replies
     inner join tickets
         on replies.ticket_id = tickets.ticket_id
@@ -39,7 +113,8 @@ status_summary as (
         ticket_id,
         min(case when status = 'solved' then changed_at end) as first_solved_at,
         max(case when status = 'solved' then changed_at end) as last_solved_at,
-        sum(case when is_reopen then 1 else 0 end) as reopen_count
+        sum(case when is_reopen then 1 else 0 end) as reopen_count,
+        max(loaded_at) as loaded_at
     from status_changes
     group by 1
 
@@ -52,11 +127,11 @@ waiting as (
     select
         status_changes.ticket_id,
         sum(
-            {{ minutes_between(
+            {{ microseconds_between(
                 'status_changes.changed_at',
                 'least(coalesce(status_changes.next_changed_at, wait_end.wait_end_at), wait_end.wait_end_at)'
             ) }}
-        ) as requester_wait_minutes
+        ) / 60000000.0 as requester_wait_minutes
     from status_changes
     inner join (
 
@@ -93,7 +168,13 @@ final as (
         case
             when tickets.status in ('solved', 'closed') then status_summary.last_solved_at
         end as resolved_at,
-        coalesce(waiting.requester_wait_minutes, 0) as requester_wait_minutes
+        coalesce(waiting.requester_wait_minutes, 0) as requester_wait_minutes,
+        -- The latest landing this row is built from: later ones make it due again.
+        greatest(
+            tickets.loaded_at,
+            coalesce(reply_summary.loaded_at, tickets.loaded_at),
+            coalesce(status_summary.loaded_at, tickets.loaded_at)
+        ) as loaded_at
     from tickets
     left join reply_summary
         on tickets.ticket_id = reply_summary.ticket_id

@@ -1,6 +1,8 @@
 -- One row per date and channel, from the first ticket to the as-of date. Tickets count
 -- on the date of the event measured: created, solved, answered (survey) or, for the
--- backlog, still not solved or closed at the end of the day.
+-- backlog, still not solved or closed at the end of the day. A table rebuilt whole each
+-- run from one row per ticket and its status history (incremental upstream): every
+-- date can change when a ticket changes days later, and the work is linear in them.
 with
 
 tickets as (
@@ -87,26 +89,72 @@ solved as (
 
 ),
 
+open_spells as (
+
+    -- Each span a ticket spent not solved or closed (from its creation at the earliest),
+    -- as the days it counts in the backlog at the end of: from the day it starts to the
+    -- last day that ends before it closes (none yet while it is still open).
+    select
+        tickets.channel,
+        cast(greatest(tickets.created_at, status_changes.changed_at) as date)
+            as first_counted_date,
+        cast({{ dbt.dateadd('day', -1, 'status_changes.next_changed_at') }} as date)
+            as last_counted_date
+    from tickets
+    inner join status_changes
+        on tickets.ticket_id = status_changes.ticket_id
+    where status_changes.status not in ('solved', 'closed')
+
+),
+
+backlog_changes as (
+
+    -- +1 on a spell's first day, -1 on the day after its last: the backlog of a day is
+    -- the running sum, so the work grows with the history, not with days x tickets.
+    select
+        first_counted_date as kpi_date,
+        channel,
+        1 as backlog_change
+    from open_spells
+    where last_counted_date is null
+        or first_counted_date <= last_counted_date
+
+    union all
+
+    select
+        cast({{ dbt.dateadd('day', 1, 'last_counted_date') }} as date) as kpi_date,
+        channel,
+        -1 as backlog_change
+    from open_spells
+    where first_counted_date <= last_counted_date
+
+),
+
+daily_backlog_changes as (
+
+    select
+        kpi_date,
+        channel,
+        sum(backlog_change) as backlog_change
+    from backlog_changes
+    group by 1, 2
+
+),
+
 backlog as (
 
     select
         grid.kpi_date,
         grid.channel,
-        count(tickets.ticket_id) as open_backlog
+        sum(coalesce(daily_backlog_changes.backlog_change, 0)) over (
+            partition by grid.channel
+            order by grid.kpi_date
+            rows between unbounded preceding and current row
+        ) as open_backlog
     from grid
-    inner join tickets
-        on grid.channel = tickets.channel
-        and tickets.created_at < {{ dbt.dateadd('day', 1, 'cast(grid.kpi_date as timestamp)') }}
-    inner join status_changes
-        on tickets.ticket_id = status_changes.ticket_id
-        and status_changes.changed_at < {{ dbt.dateadd('day', 1, 'cast(grid.kpi_date as timestamp)') }}
-        and (
-            status_changes.next_changed_at is null
-            or status_changes.next_changed_at
-                >= {{ dbt.dateadd('day', 1, 'cast(grid.kpi_date as timestamp)') }}
-        )
-    where status_changes.status not in ('solved', 'closed')
-    group by 1, 2
+    left join daily_backlog_changes
+        on grid.kpi_date = daily_backlog_changes.kpi_date
+        and grid.channel = daily_backlog_changes.channel
 
 ),
 

@@ -1,3 +1,8 @@
+-- One row per ticket, rebuilt whole each run from one row per ticket (no events): the
+-- work over events before it (events, status history, replies, milestones, business
+-- minutes) is incremental, and joining the current users, groups, customers, SLA targets
+-- and survey answers here means a changed email, group, target or a late survey answer
+-- shows on old tickets too, as in a full rebuild.
 with
 
 tickets as (

@@ -1,8 +1,24 @@
+{#- Incremental: ticket history only grows, so a run reads only the batches landed after
+    the latest one already built and replaces their events by id (delete+insert on
+    ticket_event_id): an event sent again in a later batch keeps its latest version,
+    as in a full rebuild. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='ticket_event_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('helpdesk', 'ticket_events') }}
+    {% if is_incremental() %}
+    where _loaded_at > {{ loaded_at_watermark(this) }}
+    {% endif %}
 
 ),
 
@@ -13,7 +29,7 @@ latest as (
         *,
         row_number() over (
             partition by child_id
-            order by _loaded_at desc
+            order by _loaded_at desc, _batch_id desc
         ) as version_rank
     from source
     -- An audit without child events lands as one row with empty child columns.
@@ -35,7 +51,8 @@ final as (
         value as new_value,
         previous_value,
         coalesce(is_public, false) as is_public,
-        author_id
+        author_id,
+        {{ to_utc('_loaded_at') }} as loaded_at
     from latest
     where version_rank = 1
 

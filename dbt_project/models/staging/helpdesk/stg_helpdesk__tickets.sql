@@ -34,7 +34,8 @@ final as (
         subject,
         {{ dbt.safe_cast("nullif(trim(order_id_field), '')", api.Column.translate_type('bigint')) }}
             as order_id,
-        satisfaction_score as satisfaction_rating
+        satisfaction_score as satisfaction_rating,
+        {{ to_utc('_loaded_at') }} as loaded_at
     from latest
     where version_rank = 1
 
