@@ -1,0 +1,148 @@
+"""The semantic layer agrees with the marts: MetricFlow (`mf query`, offline, over the
+DuckDB warehouse) gives the same NPS, CSAT %, first reply time and retention as the
+tables BI tools read, on two months of the demo simulator's data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import duckdb
+import pandas as pd
+import pytest
+
+from cxw import pipeline, warehouse
+from cxw.settings import DBT_PROJECT_DIR, Settings
+from cxw_demo.config import DEFAULT_AGENT_EMAIL, ORDER_FIELD_ID
+from cxw_demo.generate import generate
+from cxw_demo.helpdesk_server import HelpdeskServer
+
+START, END = date(2026, 5, 2), date(2026, 6, 30)
+WINDOW = (datetime(2026, 5, 2, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
+TOKEN = "semantic-token"
+NOW = int(WINDOW[1].timestamp())
+
+
+def point_at(patch: pytest.MonkeyPatch, sources: Path, server: HelpdeskServer) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    patch.setenv(
+        "AIRFLOW_CONN_HELPDESK_API",
+        f"http://{quote(DEFAULT_AGENT_EMAIL, safe='')}:{TOKEN}@127.0.0.1:{port}"
+        f"?order_field_id={ORDER_FIELD_ID}",
+    )
+    patch.setenv("AIRFLOW_CONN_ORDERS_DB", f"sqlite:///{sources / 'shop.db'}")
+    patch.setenv("CXW_WEB_EXPORT_PATH", str(sources / "ga4"))
+    patch.setenv("CXW_SURVEY_DROP_PATH", str(sources / "surveys"))
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The simulator's two months, landed and built into a warehouse."""
+    root = tmp_path_factory.mktemp("semantic")
+    sources = root / "sources"
+    generate(sources, 150, START, END, seed=11)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CXW_HOME", str(root / "cxw"))
+        settings = Settings.from_env()
+        with HelpdeskServer(sources / "helpdesk", token=TOKEN, now=NOW) as server:
+            point_at(patch, sources, server)
+            pipeline.extract_helpdesk(*WINDOW)
+            pipeline.extract_web(*WINDOW)
+            pipeline.extract_orders(*WINDOW)
+            pipeline.extract_surveys(*WINDOW)
+        warehouse.build(settings, END)
+    return settings
+
+
+def mf_query(settings: Settings, *args: str) -> pd.DataFrame:
+    """Run the MetricFlow CLI against this warehouse and return its answer.
+
+    `mf` reads `<project dir>/target/semantic_manifest.json`, not dbt's --target-path,
+    so it runs in a directory holding the project's dbt_project.yml and profiles.yml
+    and, as its target, the one `dbt build` wrote under CXW_HOME.
+    """
+    project = settings.home / "mf"
+    project.mkdir(exist_ok=True)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        if not (project / name).exists():
+            (project / name).symlink_to(DBT_PROJECT_DIR / name)
+    if not (project / "target").exists():
+        (project / "target").symlink_to(settings.home / "dbt" / "target")
+    answer = settings.home / "mf_answer.csv"
+    env = {
+        **os.environ,
+        "CXW_HOME": str(settings.home),
+        "DBT_PROJECT_DIR": str(project),
+        "DBT_PROFILES_DIR": str(project),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        # The CLI asks PyPI for a newer version on every call; keep it off the network.
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    mf = Path(sys.executable).with_name("mf")
+    done = subprocess.run(
+        [str(mf), "query", *args, "--csv", str(answer)],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0 and answer.exists(), done.stdout + done.stderr
+    return pd.read_csv(answer)
+
+
+def query(settings: Settings, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        return connection.sql(sql).df()
+
+
+def test_nps_and_csat_by_month_match_monthly_kpis(settings: Settings) -> None:
+    semantic = mf_query(
+        settings, "--metrics", "nps,csat_pct", "--group-by", "metric_time__month",
+        "--order", "metric_time__month",
+    )
+    semantic["month"] = pd.to_datetime(semantic["metric_time__month"]).dt.date
+    kpis = query(
+        settings,
+        "select month, nps, csat_pct from experience.monthly_kpis "
+        "where nps_responses > 0 order by month",
+    )
+    kpis["month"] = pd.to_datetime(kpis["month"]).dt.date
+    assert len(kpis) >= 2, "two months of survey answers"
+    merged = kpis.merge(semantic, on="month", how="outer", suffixes=("_mart", "_mf"))
+    assert len(merged) == len(kpis), merged
+    for metric in ("nps", "csat_pct"):
+        assert merged[f"{metric}_mf"].to_numpy() == pytest.approx(
+            merged[f"{metric}_mart"].to_numpy(), abs=1e-6, nan_ok=True
+        ), metric
+
+
+def test_first_reply_median_is_the_exact_median(settings: Settings) -> None:
+    semantic = mf_query(settings, "--metrics", "first_reply_minutes_median,tickets")
+    direct = query(
+        settings,
+        "select quantile_cont(first_reply_minutes, 0.5) as median, count(*) as tickets "
+        "from service.tickets",
+    )
+    assert int(semantic["tickets"].iloc[0]) == int(direct["tickets"].iloc[0]) > 0
+    assert semantic["first_reply_minutes_median"].iloc[0] == pytest.approx(
+        direct["median"].iloc[0], abs=1e-6
+    )
+
+
+def test_retention_curve_matches_cohort_retention(settings: Settings) -> None:
+    semantic = mf_query(
+        settings, "--metrics", "retention",
+        "--group-by", "cohort_offset__months_since_first_order",
+        "--order", "cohort_offset__months_since_first_order",
+    )
+    direct = query(
+        settings,
+        "select months_since_first_order, sum(active_customers) / sum(cohort_size) as retention "
+        "from experience.cohort_retention group by 1 order by 1",
+    )
+    assert semantic["retention"].to_numpy() == pytest.approx(direct["retention"].to_numpy())
+    assert semantic["retention"].iloc[0] == pytest.approx(1.0), "month 0 retains everyone"
