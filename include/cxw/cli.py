@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cxw import local_airflow, reports, warehouse
+from cxw.dag_defaults import START_DATE
 from cxw.settings import Settings
 
 EXTRACT_DAGS = ("extract_helpdesk", "extract_web", "extract_orders", "extract_surveys")
@@ -51,6 +52,9 @@ def run_range(
     extract DAG once per day, exactly as the schedule would.
     """
     dates = days(start, end)
+    if start < START_DATE.date():
+        # Airflow would skip these runs and still report success.
+        raise ValueError(f"--start {start} is before the DAGs' start_date {START_DATE.date()}")
     if daily:
         runs = [(dag_id, day, None) for day in dates for dag_id in extract_dags]
     else:

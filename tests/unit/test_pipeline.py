@@ -68,3 +68,11 @@ def test_run_window_is_the_data_interval_unless_a_range_is_given() -> None:
 def test_a_range_run_tells_the_transform_its_last_data_date() -> None:
     extra = asset_extra(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
     assert extra["data_date"] == "2026-03-31"
+
+
+def test_a_range_before_the_dags_start_date_is_refused() -> None:
+    from cxw.cli import run_range
+    from cxw.settings import Settings
+
+    with pytest.raises(ValueError, match="start_date"):
+        run_range(Settings.from_env(), date(1999, 12, 1), date(1999, 12, 2))

@@ -1,0 +1,427 @@
+"""Time the pipeline stage by stage on the demo company, its daily increment, and the floor.
+
+    .venv/bin/python -m benchmarks.run --customers 300 --days 60 [--out results.json]
+                                       [--through-airflow] [--scratch /tmp/cxw-bench]
+
+Data generation is timed apart and not counted. Every stage is called in this process
+(dbt runs as its subprocess, as in the DAGs). Peak memory is sampled with psutil every
+50 ms: the resident set of this process plus all its children (dbt), summed; without
+psutil it falls back to ``resource.getrusage`` maxima (whole-run peaks, not per stage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cxw import cli, pipeline, warehouse
+from cxw.settings import Settings
+from cxw_demo.generate import generate
+from cxw_demo.helpdesk_server import HelpdeskServer
+
+# The history always ends on this day (in the past, after the DAGs' start_date, so that
+# runs through Airflow are real runs: Airflow silently skips the tasks of a DAG run
+# dated before its DAG's start_date).
+LAST_DAY = date(2026, 10, 31)
+SEED = 42
+SAMPLE_SECONDS = 0.05
+SOURCES = {
+    "helpdesk": pipeline.extract_helpdesk,
+    "web": pipeline.extract_web,
+    "orders": pipeline.extract_orders,
+    "surveys": pipeline.extract_surveys,
+}
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    rows: int
+    rows_per_second: float
+    peak_rss_mib: float
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+def _tree_rss() -> int:
+    """Resident bytes of this process and all its descendants (dbt, its threads)."""
+    import psutil
+
+    me = psutil.Process()
+    total = me.memory_info().rss
+    for child in me.children(recursive=True):
+        with suppress(psutil.Error):  # the child exited between listing and reading
+            total += child.memory_info().rss
+    return total
+
+
+def _rusage_peak() -> int:
+    """Fallback: the larger of this process's and its children's lifetime peak RSS."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) * 1024  # Linux reports KiB
+
+
+def memory_method() -> str:
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        return "resource.getrusage maxrss (self, children): lifetime peaks"
+    return f"psutil RSS of process + children, sampled every {SAMPLE_SECONDS * 1000:.0f} ms"
+
+
+@contextmanager
+def peak_memory() -> Iterator[list[int]]:
+    """Yields a one-item list that holds the stage's peak RSS in bytes once it ends."""
+    if memory_method().startswith("resource"):
+        peak = [0]
+        yield peak
+        peak[0] = _rusage_peak()
+        return
+    peak = [_tree_rss()]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(SAMPLE_SECONDS):
+            peak[0] = max(peak[0], _tree_rss())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
+        peak[0] = max(peak[0], _tree_rss())
+
+
+def timed(name: str, work: Callable[[], Any], rows: Callable[[Any], int]) -> Stage:
+    """Run one stage; ``rows`` turns its result into the rows it handled."""
+    with peak_memory() as peak:
+        began = time.perf_counter()
+        result = work()
+        seconds = time.perf_counter() - began
+    count = rows(result)
+    return Stage(name, seconds, count, count / seconds if seconds else 0.0, peak[0] / 2**20)
+
+
+# -- the pipeline's stages ---------------------------------------------------------------
+
+
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, clock(), UTC)
+
+
+def mart_rows() -> int:
+    return sum(warehouse.mart_row_counts(Settings.from_env().warehouse_path).values())
+
+
+def run_stages(start: date, end: date) -> list[Stage]:
+    """Extract ``[start, end]`` from every source, then build, validate, publish, report
+    as of ``end``: the same calls the DAG tasks make, one window each."""
+    window = (midnight(start), midnight(end + timedelta(days=1)))
+    stages = [
+        timed(f"extract {source}", lambda extract=extract: extract(*window),
+              lambda landed: sum(landed.values()))
+        for source, extract in SOURCES.items()
+    ]
+    stages.append(timed("dbt build", lambda: pipeline.build_warehouse(end),
+                        lambda _: mart_rows()))
+    stages.append(timed("validate marts", pipeline.validate_marts, lambda _: mart_rows()))
+    stages.append(timed("publish", pipeline.publish, lambda counts: sum(counts.values())))
+    stages.append(timed("reports", pipeline.build_reports, lambda _: mart_rows()))
+    return stages
+
+
+@contextmanager
+def serving(sources: Path, now: date, home: Path) -> Iterator[dict[str, str]]:
+    """Serve the demo helpdesk as of ``now`` and point the settings at ``sources``;
+    yields the environment (also applied to ``os.environ`` for in-process stages)."""
+    token = secrets.token_urlsafe(16)
+    moment = int(midnight(now).timestamp())
+    with HelpdeskServer(sources / "helpdesk", token=token, now=moment) as server:
+        env = cli.demo_environment(sources, server.url, token, base=os.environ)
+        env["CXW_HOME"] = str(home)
+        env["AIRFLOW_HOME"] = str(home / "airflow")
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            yield env
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def generate_sources(
+    out: Path, customers: int, start: date, last_day: date, as_of: date
+) -> dict[str, Any]:
+    """The demo company's sources as they stood at ``as_of`` midnight. The simulated
+    period always ends at ``last_day`` so both cuts come from the same world."""
+    began = time.perf_counter()
+    manifest = generate(out, customers, start, last_day, seed=SEED, as_of=as_of)
+    return {"seconds": time.perf_counter() - began, "counts": manifest["counts"]}
+
+
+# -- the floor ---------------------------------------------------------------------------
+
+
+def parquet_glob(lake: Path, source: str, entity: str) -> str:
+    return str(lake / source / entity / "*.parquet")
+
+
+def entities(lake: Path) -> list[tuple[str, str]]:
+    return sorted((path.parent.name, path.name) for path in lake.glob("*/*") if path.is_dir())
+
+
+def read_everything(lake: Path) -> dict[str, Any]:
+    """DuckDB reading every landed batch once: a row count (Parquet metadata mostly) and
+    a full scan (``max`` of every column, so every column chunk is decoded)."""
+    con = duckdb.connect()
+    timings = {}
+    for label, select in (("count_seconds", "count(*)"), ("full_scan_seconds", "max(columns(*))")):
+        began = time.perf_counter()
+        rows = 0
+        for source, entity in entities(lake):
+            path = parquet_glob(lake, source, entity)
+            result = con.execute(
+                f"select {select} from read_parquet('{path}', union_by_name = true)"  # noqa: S608
+            ).fetchone()
+            rows += result[0] if label == "count_seconds" else 0
+        timings[label] = time.perf_counter() - began
+        timings.setdefault("rows", rows)
+    con.close()
+    return timings
+
+
+HEADLINE_SQL = """
+with tickets as (
+    select distinct id as ticket_id from read_parquet('{tickets}', union_by_name = true)
+),
+agents as (
+    select id as user_id
+    from read_parquet('{users}', union_by_name = true)
+    group by id
+    having bool_or(role in ('agent', 'admin'))
+),
+comments as (
+    select ticket_id, author_id, is_public, cast(created_at as timestamptz) as occurred_at,
+        row_number() over (
+            partition by ticket_id order by cast(created_at as timestamptz), audit_id, child_id
+        ) as comment_number
+    from (
+        select distinct on (child_id) *
+        from read_parquet('{events}', union_by_name = true)
+        where child_type = 'Comment'
+        order by child_id, _loaded_at desc
+    )
+),
+opened as (
+    select ticket_id, min(occurred_at) as created_at from comments group by ticket_id
+),
+first_replies as (
+    select comments.ticket_id, min(comments.occurred_at) as first_reply_at
+    from comments
+    inner join agents on comments.author_id = agents.user_id
+    where comments.comment_number > 1 and comments.is_public
+    group by comments.ticket_id
+)
+select
+    count(*) as tickets,
+    median(date_diff('second', opened.created_at, first_replies.first_reply_at) / 60.0)
+        as first_reply_minutes_median
+from tickets
+left join opened using (ticket_id)
+left join first_replies using (ticket_id)
+"""
+
+
+def headline_query(lake: Path) -> dict[str, Any]:
+    """The service mart's headline numbers (tickets; median minutes to first reply,
+    calendar time from the opening comment) in one hand-written query over raw batches."""
+    sql = HEADLINE_SQL.format(
+        tickets=parquet_glob(lake, "helpdesk", "tickets"),
+        users=parquet_glob(lake, "helpdesk", "users"),
+        events=parquet_glob(lake, "helpdesk", "ticket_events"),
+    )
+    con = duckdb.connect()
+    began = time.perf_counter()
+    tickets, median_minutes = con.execute(sql).fetchone()
+    seconds = time.perf_counter() - began
+    con.close()
+    return {"seconds": seconds, "tickets": tickets, "first_reply_minutes_median": median_minutes}
+
+
+def floor(lake: Path, dbt_seconds: float) -> dict[str, Any]:
+    scan = read_everything(lake)
+    headline = headline_query(lake)
+    return {
+        "read_all_landed": scan,
+        "headline_query": headline,
+        "dbt_build_x_full_scan": dbt_seconds / scan["full_scan_seconds"],
+        "dbt_build_x_headline_query": dbt_seconds / headline["seconds"],
+    }
+
+
+# -- the benchmark -----------------------------------------------------------------------
+
+
+def total(stages: list[Stage]) -> float:
+    return sum(stage.seconds for stage in stages)
+
+
+def through_airflow(
+    sources: Path, scratch: Path, start: date, end: date, direct: list[Stage]
+) -> dict:
+    """The same full-history run as Airflow DAG runs (``airflow dags test``), on a fresh
+    home, versus the stages called directly."""
+    from cxw.dag_defaults import START_DATE
+
+    if start < START_DATE.date():
+        return {"skipped": f"history starts before the DAGs' start_date {START_DATE.date()}"}
+    home = scratch / "home-airflow"
+    with serving(sources, end + timedelta(days=1), home) as env:
+        began = time.perf_counter()
+        cli.run_range(Settings.from_env(), start, end, env=env)
+        seconds = time.perf_counter() - began
+    published = home / "published" / "warehouse.duckdb"
+    return {
+        "seconds": seconds,
+        # Proof the DAG runs did the work: the marts they published, against the direct run's.
+        "published_mart_rows": (
+            sum(warehouse.mart_row_counts(published).values()) if published.exists() else 0
+        ),
+        "direct_mart_rows": direct[-1].rows,
+        "direct_seconds": total(direct),
+        "overhead_seconds": seconds - total(direct),
+        "x_direct": seconds / total(direct),
+    }
+
+
+def benchmark(customers: int, days: int, scratch: Path, airflow: bool) -> dict[str, Any]:
+    start, end = LAST_DAY - timedelta(days=days - 1), LAST_DAY
+    next_day = end + timedelta(days=1)
+    history, increment = scratch / "sources-history", scratch / "sources-next-day"
+    home = scratch / "home"
+    generation = {
+        "history": generate_sources(history, customers, start, next_day, as_of=next_day),
+        "next_day": generate_sources(
+            increment, customers, start, next_day, as_of=next_day + timedelta(days=1)
+        ),
+    }
+    with serving(history, next_day, home):
+        full = run_stages(start, end)
+        floor_numbers = floor(Settings.from_env().lake_dir, full[4].seconds)
+    with serving(increment, next_day + timedelta(days=1), home):
+        daily = run_stages(next_day, next_day)
+    results: dict[str, Any] = {
+        "customers": customers,
+        "days": days,
+        "period": [start.isoformat(), end.isoformat()],
+        "increment_day": next_day.isoformat(),
+        "memory_method": memory_method(),
+        "generation": generation,
+        "full_history": [asdict(stage) for stage in full],
+        "full_history_seconds": total(full),
+        "increment": [asdict(stage) for stage in daily],
+        "increment_seconds": total(daily),
+        "increment_fraction": total(daily) / total(full),
+        "slowest_stage": max(full, key=lambda stage: stage.seconds).name,
+        "floor": floor_numbers,
+    }
+    if airflow:
+        results["airflow"] = through_airflow(history, scratch, start, end, full)
+    return results
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+def table(title: str, stages: list[Mapping[str, Any]]) -> str:
+    lines = [title, f"  {'stage':<18}{'seconds':>9}{'rows':>12}{'rows/s':>12}{'peak MiB':>10}"]
+    for stage in stages:
+        lines.append(
+            f"  {stage['name']:<18}{stage['seconds']:>9.2f}{stage['rows']:>12,}"
+            f"{stage['rows_per_second']:>12,.0f}{stage['peak_rss_mib']:>10,.0f}"
+        )
+    lines.append(f"  {'total':<18}{sum(stage['seconds'] for stage in stages):>9.2f}")
+    return "\n".join(lines)
+
+
+def report(results: Mapping[str, Any]) -> str:
+    floor_numbers = results["floor"]
+    scan, headline = floor_numbers["read_all_landed"], floor_numbers["headline_query"]
+    generation = results["generation"]
+    lines = [
+        f"{results['customers']:,} customers x {results['days']} days "
+        f"({results['period'][0]} .. {results['period'][1]}); memory: {results['memory_method']}",
+        f"generation (not counted): history {generation['history']['seconds']:.1f} s, "
+        f"next day {generation['next_day']['seconds']:.1f} s",
+        "",
+        table("Full history, one window:", results["full_history"]),
+        "",
+        table(f"One more day ({results['increment_day']}):", results["increment"]),
+        f"  increment / full build: {results['increment_fraction']:.1%}",
+        "",
+        "Floor (DuckDB over the landed Parquet):",
+        f"  read all landed ({scan['rows']:,} rows): count(*) {scan['count_seconds']:.2f} s, "
+        f"full scan {scan['full_scan_seconds']:.2f} s",
+        f"  headline query: {headline['seconds']:.2f} s ({headline['tickets']:,} tickets, "
+        f"median first reply {headline['first_reply_minutes_median'] or 0:.1f} min)",
+        f"  dbt build = {floor_numbers['dbt_build_x_full_scan']:.0f}x the full scan, "
+        f"{floor_numbers['dbt_build_x_headline_query']:.0f}x the headline query",
+        f"slowest stage: {results['slowest_stage']}",
+    ]
+    air = results.get("airflow", {})
+    if "skipped" in air:
+        lines.append(f"through Airflow: skipped ({air['skipped']})")
+    elif air:
+        lines.append(
+            f"through Airflow: {air['seconds']:.1f} s vs {air['direct_seconds']:.1f} s direct "
+            f"({air['x_direct']:.1f}x, {air['overhead_seconds']:+.1f} s); mart rows published "
+            f"{air['published_mart_rows']:,} (direct: {air['direct_mart_rows']:,})"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=300)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--through-airflow", action="store_true",
+                        help="also run the full history through Airflow (slow)")
+    parser.add_argument("--scratch", type=Path, default=None,
+                        help="working folder (default: a temporary one under /tmp, removed)")
+    args = parser.parse_args(argv)
+    scratch = args.scratch or Path(tempfile.mkdtemp(prefix="cxw-bench-", dir="/tmp"))
+    try:
+        results = benchmark(args.customers, args.days, scratch, args.through_airflow)
+    finally:
+        if args.scratch is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
