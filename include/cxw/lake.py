@@ -17,7 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-BATCH_COLUMNS = ["_batch_id", "_window_start", "_window_end", "_loaded_at"]
+BATCH_ID = "_batch_id"
+BATCH_COLUMNS = [BATCH_ID, "_window_start", "_window_end", "_loaded_at"]
 
 
 @dataclass(frozen=True)

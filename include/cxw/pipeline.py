@@ -6,13 +6,21 @@ DAG files stay thin and call these; everything here is testable without a schedu
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from cxw import connections, mart_validation, reports, warehouse
 from cxw.lake import Window
-from cxw.landing import BatchRejected, FilesRejected, land_batch, land_table
+from cxw.landing import (
+    BatchRejected,
+    FilesRejected,
+    PendingBatch,
+    groups,
+    land_batch,
+    land_together,
+    typed_batch,
+)
 from cxw.settings import Settings
 from cxw.sources import helpdesk, orders, surveys, web
 from cxw.sources.location import Location
@@ -197,23 +205,28 @@ def extract_web(start: datetime, end: datetime) -> dict[str, int]:
     location = Location(_required(settings.web_export_path, "CXW_WEB_EXPORT_PATH"))
     landed: dict[str, int] = {}
     failures: list[Exception] = []
-    for export in web.find_exports(location, Window(start, end)):
-        try:
-            table = web.read_export(export)
-            land_table(
-                table,
-                web.validation_frame(table, export),
-                source="web",
-                entity="events",
-                window=export.window,
-                origin=f"GA4 export file {export.path}",
-                settings=settings,
-            )
-        except (web.UnreadableExport, BatchRejected) as error:
-            failures.append(error)
-            continue
-        landed[export.name] = table.num_rows
-        log.info("web.events: landed %d events from %s", table.num_rows, export.path)
+    exports: dict[str, web.ExportFile] = {}
+
+    def read() -> Iterator[PendingBatch]:
+        for export in web.find_exports(location, Window(start, end)):
+            try:
+                table = web.read_export(export)
+            except web.UnreadableExport as error:
+                failures.append(error)
+                continue
+            exports[export.window.batch_id] = export
+            frame = web.validation_frame(table, export)
+            yield PendingBatch(table, frame, export.window, f"GA4 export file {export.path}")
+
+    for group in groups(read()):
+        results = land_together(group, source="web", entity="events", settings=settings)
+        for batch, result in zip(group, results, strict=True):
+            export = exports[batch.window.batch_id]
+            if isinstance(result, BatchRejected):
+                failures.append(result)
+                continue
+            landed[export.name] = batch.rows
+            log.info("web.events: landed %d events from %s", batch.rows, export.path)
     if failures:
         raise FilesRejected("web.events", failures)
     return landed
@@ -232,25 +245,30 @@ def extract_surveys(start: datetime, end: datetime) -> dict[str, int]:
     loaded = dict(state.get(surveys.STATE_KEY, {}))
     landed: dict[str, int] = {}
     failures: list[Exception] = []
-    for export in surveys.pending_exports(location, loaded):
-        try:
-            rows = surveys.read_responses(export)
-            land_batch(
-                rows,
-                source="surveys",
-                entity="responses",
-                columns=surveys.COLUMNS,
-                window=export.window,
-                origin=f"survey export file {export.path}",
-                settings=settings,
-            )
-        except (surveys.UnreadableExport, BatchRejected) as error:
-            failures.append(error)
-            continue
-        loaded[export.name] = surveys.state_entry(export, len(rows))
+    exports: dict[str, surveys.SurveyExport] = {}
+
+    def read() -> Iterator[PendingBatch]:
+        for export in surveys.pending_exports(location, loaded):
+            try:
+                rows = surveys.read_responses(export)
+            except surveys.UnreadableExport as error:
+                failures.append(error)
+                continue
+            exports[export.window.batch_id] = export
+            origin = f"survey export file {export.path}"
+            yield typed_batch(rows, surveys.COLUMNS, export.window, origin)
+
+    for group in groups(read()):
+        results = land_together(group, source="surveys", entity="responses", settings=settings)
+        for batch, result in zip(group, results, strict=True):
+            export = exports[batch.window.batch_id]
+            if isinstance(result, BatchRejected):
+                failures.append(result)
+                continue
+            loaded[export.name] = surveys.state_entry(export, batch.rows)
+            landed[export.name] = batch.rows
+            log.info("surveys.responses: landed %d rows from %s", batch.rows, export.path)
         state.save(surveys.STATE_KEY, loaded)
-        landed[export.name] = len(rows)
-        log.info("surveys.responses: landed %d rows from %s", len(rows), export.path)
     log.info("surveys: run for %s landed %d new file(s)", Window(start, end).batch_id, len(landed))
     if failures:
         raise FilesRejected("surveys.responses", failures)

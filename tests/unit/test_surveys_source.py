@@ -176,3 +176,34 @@ def test_an_fsspec_url_works_as_the_drop_location(
         assert landed(DAY_ONE)["comment"].tolist()[0] == TRICKY_COMMENT
     finally:
         memory.rm("/cxw-test-drop", recursive=True)
+
+
+def test_a_runs_files_are_validated_together_once(
+    drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cxw.landing
+
+    calls = []
+    real = cxw.landing.validate_frame
+
+    def counting(frame, *args, **kwargs):
+        calls.append(len(frame))
+        return real(frame, *args, **kwargs)
+
+    monkeypatch.setattr(cxw.landing, "validate_frame", counting)
+    write(drop, DAY_ONE, GOOD_DAY_ONE)
+    write(drop, DAY_TWO, csv_text("R_1,csat,2026-03-02T08:00:00Z,ann@example.com,7,501,,5,Better"))
+    assert run() == {DAY_ONE: 2, DAY_TWO: 1}
+    assert calls == [3], "one validation for both files (GX's cost is per validation)"
+
+
+def test_a_response_twice_in_one_file_is_rejected_even_among_good_files(drop: Path) -> None:
+    write(drop, DAY_ONE, GOOD_DAY_ONE)
+    doubled = csv_text(
+        "R_7,nps,2026-03-02T09:00:00Z,g@example.com,,,,9,",
+        "R_7,nps,2026-03-02T09:01:00Z,g@example.com,,,,8,",
+    )
+    write(drop, DAY_TWO, doubled)
+    with pytest.raises(FilesRejected, match="expect_compound_columns_to_be_unique"):
+        run()
+    assert set(loaded_files()) == {DAY_ONE}, "only the bad file is held back"
