@@ -1,13 +1,11 @@
 {#- The marts must tell the data's true story: customers with a late delivery, and
-    customers whose first reply breached the SLA, have a lower NPS than those without.
-    Compared only where both groups have at least `min_customers` customers (small
-    samples say nothing). Churn is reported but not asserted: on the simulator's data
-    customers with late deliveries churn slightly LESS (they ordered more often, so
-    they had more chances to be late), so a plain churn comparison is confounded by
-    order count; see issue 6. -#}
+    customers whose first reply breached the SLA, have a lower NPS and a higher churn
+    rate than those without. Compared only where both groups have at least
+    `min_customers` customers (small samples say nothing). Returns one row per
+    comparison that does not hold. -#}
 {{ config(severity='error') }}
 
-{%- set min_customers = 20 -%}
+{%- set min_customers = 30 -%}
 
 with
 
@@ -83,3 +81,4 @@ compared as (
 
 select * from compared
 where bad_nps >= good_nps
+    or bad_churn_rate <= good_churn_rate
