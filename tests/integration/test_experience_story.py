@@ -1,0 +1,120 @@
+"""The marts tell the demo company's true story (issue 6).
+
+In the simulator an order that goes wrong (a late parcel, a ticket whose first reply
+breached the SLA or that was never resolved) sinks the customer's mood, and so their NPS
+answer, and keeps most of them from ordering again. Built at the demo's default size,
+the marts must show it: customers with a late delivery, and customers whose first reply
+breached the SLA, have a lower NPS and a higher churn rate than those without.
+
+The same comparison runs inside every `dbt build` as the singular test
+`tests/experience/assert_bad_experiences_lower_loyalty.sql` (severity error); this test
+builds the warehouse (so that test runs too) and checks the numbers again from the marts,
+naming them when the story does not hold. The sources are landed by calling the DAG
+tasks' functions directly: this is about the marts, not about Airflow.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import duckdb
+import pytest
+
+from cxw import pipeline
+from cxw.cli import DEMO_CUSTOMERS, DEMO_END, DEMO_START
+from cxw_demo.config import DEFAULT_AGENT_EMAIL, ORDER_FIELD_ID
+from cxw_demo.generate import generate
+from cxw_demo.helpdesk_server import HelpdeskServer
+
+TOKEN = "story-token"
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo company at its default size, landed and built as of its last day."""
+    root = tmp_path_factory.mktemp("story")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CXW_HOME", str(root / "cxw"))
+    sources = root / "sources"
+    generate(sources, DEMO_CUSTOMERS, DEMO_START, DEMO_END, seed=42)
+    start = datetime.combine(DEMO_START, datetime.min.time(), UTC)
+    end = datetime.combine(DEMO_END + timedelta(days=1), datetime.min.time(), UTC)
+    try:
+        with HelpdeskServer(sources / "helpdesk", token=TOKEN, now=int(end.timestamp())) as server:
+            port = server.url.rsplit(":", 1)[1]
+            patch.setenv(
+                "AIRFLOW_CONN_HELPDESK_API",
+                f"http://{quote(DEFAULT_AGENT_EMAIL, safe='')}:{TOKEN}@127.0.0.1:{port}"
+                f"?order_field_id={ORDER_FIELD_ID}",
+            )
+            patch.setenv("AIRFLOW_CONN_ORDERS_DB", f"sqlite:///{sources / 'shop.db'}")
+            patch.setenv("CXW_WEB_EXPORT_PATH", str(sources / "ga4"))
+            patch.setenv("CXW_SURVEY_DROP_PATH", str(sources / "surveys"))
+            for extract in (
+                pipeline.extract_helpdesk,
+                pipeline.extract_web,
+                pipeline.extract_orders,
+                pipeline.extract_surveys,
+            ):
+                extract(start, end)
+        # dbt build runs the story's singular test: a story that does not hold fails here.
+        return Path(pipeline.build_warehouse(DEMO_END))
+    finally:
+        patch.undo()
+
+
+def groups(warehouse: Path, sql: str) -> dict[bool, tuple[int, float, float]]:
+    """(customers, NPS, churn rate) of the bad-experience group (True) and the rest."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute(sql).fetchall()
+    return {is_bad: (customers, nps, churn) for is_bad, customers, nps, churn in rows}
+
+
+def test_customers_with_a_late_delivery_score_lower_and_churn_more(demo_warehouse: Path) -> None:
+    by_late = groups(
+        demo_warehouse,
+        """
+        select
+            late_delivery_count > 0,
+            count(*),
+            100.0 * (count(*) filter (nps_category = 'promoter')
+                - count(*) filter (nps_category = 'detractor'))
+                / count(nps_category),
+            avg(is_churned::int)
+        from experience.customers
+        where order_count >= 1
+        group by 1
+        """,
+    )
+    late, on_time = by_late[True], by_late[False]
+    assert late[0] >= 100 and on_time[0] >= 100, f"groups too small to compare: {by_late}"
+    assert late[1] < on_time[1] - 10, f"NPS late {late[1]:.1f} vs on time {on_time[1]:.1f}"
+    assert late[2] > on_time[2], f"churn late {late[2]:.3f} vs on time {on_time[2]:.3f}"
+
+
+def test_customers_whose_first_reply_breached_the_sla_score_lower_and_churn_more(
+    demo_warehouse: Path,
+) -> None:
+    by_breach = groups(
+        demo_warehouse,
+        """
+        select service_segment = 'reply_sla_breached', customers, nps, churn_rate
+        from experience.service_impact
+        where service_segment in ('reply_within_sla', 'reply_sla_breached')
+        """,
+    )
+    breached, within = by_breach[True], by_breach[False]
+    assert breached[0] >= 30 and within[0] >= 100, f"groups too small: {by_breach}"
+    assert breached[1] < within[1] - 10, f"NPS breached {breached[1]:.1f} vs {within[1]:.1f}"
+    assert breached[2] > within[2], f"churn breached {breached[2]:.3f} vs {within[2]:.3f}"
+
+
+def test_the_as_of_date_is_the_demo_s_last_day(demo_warehouse: Path) -> None:
+    """Churn is measured at the data date, not the wall clock (a rerun gives the same)."""
+    with duckdb.connect(str(demo_warehouse), read_only=True) as connection:
+        (last_order,) = connection.execute(
+            "select max(last_order_at)::date from experience.customers"
+        ).fetchone()
+    assert last_order <= DEMO_END < date.today()
