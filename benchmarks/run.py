@@ -316,7 +316,9 @@ def through_airflow(
     }
 
 
-def benchmark(customers: int, days: int, scratch: Path, airflow: bool) -> dict[str, Any]:
+def benchmark(
+    customers: int, days: int, scratch: Path, airflow: bool, compare_days: int | None = None
+) -> dict[str, Any]:
     start, end = LAST_DAY - timedelta(days=days - 1), LAST_DAY
     next_day = end + timedelta(days=1)
     history, increment = scratch / "sources-history", scratch / "sources-next-day"
@@ -349,7 +351,33 @@ def benchmark(customers: int, days: int, scratch: Path, airflow: bool) -> dict[s
     }
     if airflow:
         results["airflow"] = through_airflow(history, scratch, start, end, full)
+    if compare_days:
+        results["scaling"] = scaling(customers, compare_days, scratch, results)
     return results
+
+
+def scaling(customers: int, days: int, scratch: Path, long: Mapping[str, Any]) -> dict:
+    """The same company size with a shorter history (its own scratch home): does one more
+    day cost more after a long history than after a short one?"""
+    short = benchmark(customers, days, scratch / f"history-{days}d", airflow=False)
+    by_stage = {stage["name"]: stage["seconds"] for stage in short["increment"]}
+    return {
+        "short_days": days,
+        "long_days": long["days"],
+        "short_increment_seconds": short["increment_seconds"],
+        "long_increment_seconds": long["increment_seconds"],
+        "long_x_short": long["increment_seconds"] / short["increment_seconds"],
+        "short_full_history_seconds": short["full_history_seconds"],
+        "stages": [
+            {
+                "name": stage["name"],
+                "short_seconds": by_stage[stage["name"]],
+                "long_seconds": stage["seconds"],
+                "rows": stage["rows"],
+            }
+            for stage in long["increment"]
+        ],
+    }
 
 
 # -- output ------------------------------------------------------------------------------
@@ -399,6 +427,21 @@ def report(results: Mapping[str, Any]) -> str:
             f"({air['x_direct']:.1f}x, {air['overhead_seconds']:+.1f} s); mart rows published "
             f"{air['published_mart_rows']:,} (direct: {air['direct_mart_rows']:,})"
         )
+    scale = results.get("scaling")
+    if scale:
+        lines += [
+            "",
+            f"One more day after {scale['short_days']} vs after {scale['long_days']} days "
+            f"of history (same {results['customers']:,} customers):",
+            f"  {'stage':<18}{'short s':>9}{'long s':>9}",
+            *(
+                f"  {stage['name']:<18}{stage['short_seconds']:>9.2f}{stage['long_seconds']:>9.2f}"
+                for stage in scale["stages"]
+            ),
+            f"  {'total':<18}{scale['short_increment_seconds']:>9.2f}"
+            f"{scale['long_increment_seconds']:>9.2f}"
+            f"  (long / short: {scale['long_x_short']:.2f}x)",
+        ]
     return "\n".join(lines)
 
 
@@ -409,12 +452,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--through-airflow", action="store_true",
                         help="also run the full history through Airflow (slow)")
+    parser.add_argument("--compare-days", type=int, default=None,
+                        help="also run a history of this many days at the same size and "
+                        "compare the cost of one more day after each")
     parser.add_argument("--scratch", type=Path, default=None,
                         help="working folder (default: a temporary one under /tmp, removed)")
     args = parser.parse_args(argv)
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="cxw-bench-", dir="/tmp"))
     try:
-        results = benchmark(args.customers, args.days, scratch, args.through_airflow)
+        results = benchmark(
+            args.customers, args.days, scratch, args.through_airflow, args.compare_days
+        )
     finally:
         if args.scratch is None:
             shutil.rmtree(scratch, ignore_errors=True)
