@@ -42,3 +42,26 @@
         value_type
     ) }}
 {%- endmacro %}
+
+{#- PostgreSQL keeps the repeated record as a jsonb array (cxw.warehouse_postgres): the
+    first element with the key, its members read as text and cast. -#}
+{% macro postgres__ga4_event_param(key, value_type, params_column) -%}
+    {%- set value = "param.element -> 'value'" -%}
+    {%- set members = {
+        'int': "cast(" ~ value ~ " ->> 'int_value' as bigint)",
+        'string': "(" ~ value ~ " ->> 'string_value')",
+        'double': "cast(coalesce(" ~ value ~ " ->> 'double_value', " ~ value ~ " ->> 'float_value') as double precision)",
+        'text': "coalesce(" ~ value ~ " ->> 'string_value', " ~ value ~ " ->> 'int_value', cast(cast(coalesce("
+            ~ value ~ " ->> 'double_value', " ~ value ~ " ->> 'float_value') as double precision) as text))",
+    } -%}
+    {%- if value_type not in members -%}
+        {{ exceptions.raise_compiler_error("ga4_event_param: unknown value_type '" ~ value_type ~ "'") }}
+    {%- endif -%}
+    (
+        select {{ members[value_type] }}
+        from jsonb_array_elements({{ params_column }}) with ordinality as param (element, position)
+        where param.element ->> 'key' = '{{ key }}'
+        order by param.position
+        limit 1
+    )
+{%- endmacro %}

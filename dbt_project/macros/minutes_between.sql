@@ -10,3 +10,9 @@
 {% macro duckdb__minutes_between(start, finish) -%}
     ((epoch_us({{ finish }}) - epoch_us({{ start }})) / 60000000.0)
 {%- endmacro %}
+
+{#- Whole microseconds as a double, divided in double precision as on DuckDB (numeric
+    division would round differently in the last bits). -#}
+{% macro postgres__minutes_between(start, finish) -%}
+    (cast({{ microseconds_between(start, finish) }} as double precision) / 60000000.0)
+{%- endmacro %}

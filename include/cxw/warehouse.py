@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -45,7 +45,7 @@ def writer_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def dbt_command(settings: Settings, *args: str) -> list[str]:
+def dbt_command(settings: Settings, *args: str, target_dir: str = "target") -> list[str]:
     dbt = Path(sys.executable).with_name("dbt")
     return [
         str(dbt),
@@ -55,16 +55,28 @@ def dbt_command(settings: Settings, *args: str) -> list[str]:
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
         "--target-path",
-        str(settings.home / "dbt" / "target"),
+        str(settings.home / "dbt" / target_dir),
         "--log-path",
         str(settings.home / "dbt" / "logs"),
     ]
 
 
-def run_dbt(settings: Settings, *args: str) -> str:
-    """Run one dbt command for this ``CXW_HOME``; raise ``DbtFailed`` with its output."""
-    env = {**os.environ, "CXW_HOME": str(settings.home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    command = dbt_command(settings, *args)
+def run_dbt(
+    settings: Settings,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    target_dir: str = "target",
+) -> str:
+    """Run one dbt command for this ``CXW_HOME``; raise ``DbtFailed`` with its output.
+    ``env`` adds to the environment (another profile output: ``CXW_DBT_TARGET``), and
+    ``target_dir`` keeps that build's artifacts apart from the DuckDB build's."""
+    env = {
+        **os.environ,
+        **(env or {}),
+        "CXW_HOME": str(settings.home),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+    command = dbt_command(settings, *args, target_dir=target_dir)
     log.info("running %s", " ".join(command[:2]))
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     output = done.stdout + done.stderr
@@ -93,17 +105,23 @@ def unlanded_sources(settings: Settings) -> list[tuple[str, str]]:
     ]
 
 
-def build(settings: Settings, as_of: date) -> str:
-    """``dbt build`` the project as of the run's data date, leaving out the models that
+def build_arguments(settings: Settings, as_of: date) -> list[str]:
+    """The ``dbt build`` command as of the run's data date, leaving out the models that
     depend on a source with no landed data yet (they would fail reading no files)."""
     variables = json.dumps({"as_of_date": as_of.isoformat()})
     missing = unlanded_sources(settings)
     exclude = [f"source:{source}.{table}+" for source, table in missing]
     if missing:
         log.warning("not building models over sources with no landed data: %s", exclude)
+    exclusion = ["--exclude", *exclude] if exclude else []
+    return ["build", *exclusion, "--vars", variables]
+
+
+def build(settings: Settings, as_of: date) -> str:
+    """``dbt build`` the project into the DuckDB warehouse (see ``build_arguments``)."""
+    arguments = build_arguments(settings, as_of)
     with writer_lock(settings):
-        exclusion = ["--exclude", *exclude] if exclude else []
-        return run_dbt(settings, "build", *exclusion, "--vars", variables)
+        return run_dbt(settings, *arguments)
 
 
 def build_docs(settings: Settings, out_dir: Path) -> Path:

@@ -96,9 +96,8 @@ final as (
         total,
         refund_amount,
         -- Cancelled orders count nowhere, their refunds included.
-        case
-            when is_counted then cast(total - refund_amount as decimal(18, 2))
-        end as net_revenue,
+        cast(case when is_counted then total - refund_amount end as decimal(18, 2))
+            as net_revenue,
         customer_order_number,
         next_order_date
     from sequenced

@@ -84,8 +84,10 @@ final as (
     select
         spans.ticket_id,
         spans.span_name,
-        coalesce(sum(interval_overlaps.overlap_microseconds), 0) / 60000000.0
-            as business_minutes,
+        cast(
+            coalesce(sum(interval_overlaps.overlap_microseconds), 0) / 60000000.0
+            as {{ type_double() }}
+        ) as business_minutes,
         max(spans.loaded_at) as loaded_at
     from spans
     left join interval_overlaps

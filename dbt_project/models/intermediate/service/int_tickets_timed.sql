@@ -126,12 +126,14 @@ waiting as (
     -- solved or closed, else up to the end of the as-of date.
     select
         status_changes.ticket_id,
-        sum(
-            {{ microseconds_between(
-                'status_changes.changed_at',
-                'least(coalesce(status_changes.next_changed_at, wait_end.wait_end_at), wait_end.wait_end_at)'
-            ) }}
-        ) / 60000000.0 as requester_wait_minutes
+        cast(
+            sum(
+                {{ microseconds_between(
+                    'status_changes.changed_at',
+                    'least(coalesce(status_changes.next_changed_at, wait_end.wait_end_at), wait_end.wait_end_at)'
+                ) }}
+            ) / 60000000.0 as {{ type_double() }}
+        ) as requester_wait_minutes
     from status_changes
     inner join (
 

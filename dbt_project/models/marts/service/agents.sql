@@ -1,4 +1,6 @@
 -- One row per agent or admin, measured over the tickets assigned to them now.
+{%- set double = type_double() %}
+
 with
 
 users as (
@@ -67,11 +69,11 @@ final as (
         users.user_name as agent_name,
         agent_groups.group_name,
         cast(coalesce(ticket_measures.tickets_solved, 0) as bigint) as tickets_solved,
-        cast(ticket_measures.first_reply_minutes_median as double) as first_reply_minutes_median,
-        cast(ticket_measures.full_resolution_minutes_median as double)
+        cast(ticket_measures.first_reply_minutes_median as {{ double }}) as first_reply_minutes_median,
+        cast(ticket_measures.full_resolution_minutes_median as {{ double }})
             as full_resolution_minutes_median,
-        cast(ticket_measures.csat_pct as double) as csat_pct,
-        cast(ticket_measures.one_touch_resolution_rate as double) as one_touch_resolution_rate
+        cast(ticket_measures.csat_pct as {{ double }}) as csat_pct,
+        cast(ticket_measures.one_touch_resolution_rate as {{ double }}) as one_touch_resolution_rate
     from users
     left join agent_groups
         on users.user_id = agent_groups.assignee_id

@@ -3,6 +3,8 @@
 -- backlog, still not solved or closed at the end of the day. A table rebuilt whole each
 -- run from one row per ticket and its status history (incremental upstream): every
 -- date can change when a ticket changes days later, and the work is linear in them.
+{%- set double = type_double() %}
+
 with
 
 tickets as (
@@ -183,13 +185,13 @@ final as (
         cast(coalesce(created.tickets_created, 0) as bigint) as tickets_created,
         cast(coalesce(solved.tickets_solved, 0) as bigint) as tickets_solved,
         cast(coalesce(backlog.open_backlog, 0) as bigint) as open_backlog,
-        cast(created.first_reply_minutes_median as double) as first_reply_minutes_median,
-        cast(created.first_reply_minutes_p90 as double) as first_reply_minutes_p90,
-        cast(solved.full_resolution_minutes_median as double) as full_resolution_minutes_median,
-        cast(solved.one_touch_resolution_rate as double) as one_touch_resolution_rate,
-        cast(created.first_reply_sla_breach_rate as double) as first_reply_sla_breach_rate,
-        cast(surveys.csat_pct as double) as csat_pct,
-        cast(surveys.ces_mean as double) as ces_mean
+        cast(created.first_reply_minutes_median as {{ double }}) as first_reply_minutes_median,
+        cast(created.first_reply_minutes_p90 as {{ double }}) as first_reply_minutes_p90,
+        cast(solved.full_resolution_minutes_median as {{ double }}) as full_resolution_minutes_median,
+        cast(solved.one_touch_resolution_rate as {{ double }}) as one_touch_resolution_rate,
+        cast(created.first_reply_sla_breach_rate as {{ double }}) as first_reply_sla_breach_rate,
+        cast(surveys.csat_pct as {{ double }}) as csat_pct,
+        cast(surveys.ces_mean as {{ double }}) as ces_mean
     from grid
     left join created
         on grid.kpi_date = created.kpi_date and grid.channel = created.channel

@@ -3,6 +3,8 @@
 -- minutes) is incremental, and joining the current users, groups, customers, SLA targets
 -- and survey answers here means a changed email, group, target or a late survey answer
 -- shows on old tickets too, as in a full rebuild.
+{%- set double = type_double() %}
+
 with
 
 tickets as (
@@ -173,17 +175,17 @@ final as (
         assignee_id,
         created_at,
         first_reply_at,
-        cast(first_reply_minutes as double) as first_reply_minutes,
-        cast(first_reply_business_minutes as double) as first_reply_business_minutes,
+        cast(first_reply_minutes as {{ double }}) as first_reply_minutes,
+        cast(first_reply_business_minutes as {{ double }}) as first_reply_business_minutes,
         first_solved_at,
         last_solved_at,
-        cast(full_resolution_minutes as double) as full_resolution_minutes,
-        cast(full_resolution_business_minutes as double) as full_resolution_business_minutes,
+        cast(full_resolution_minutes as {{ double }}) as full_resolution_minutes,
+        cast(full_resolution_business_minutes as {{ double }}) as full_resolution_business_minutes,
         cast(reopen_count as integer) as reopen_count,
         cast(agent_reply_count as integer) as agent_reply_count,
-        cast(requester_wait_minutes as double) as requester_wait_minutes,
+        cast(requester_wait_minutes as {{ double }}) as requester_wait_minutes,
         is_one_touch_resolution,
-        cast(first_reply_sla_target_minutes as double) as first_reply_sla_target_minutes,
+        cast(first_reply_sla_target_minutes as {{ double }}) as first_reply_sla_target_minutes,
         case
             when first_reply_sla_target_minutes is null then null
             when first_reply_at is not null and is_first_reply_sla_business_hours
