@@ -11,8 +11,10 @@ failed run leaves the last good warehouse in place. Finally it writes the report
 (`dbt-docs.html`), both static pages that open offline.
 
 Scheduled on the raw-layer assets of all four extract DAGs: it runs once each of them
-has landed new data. Only one run at a time writes the warehouse (`max_active_runs=1`
-and the warehouse's writer lock).
+has landed new data. Only one task at a time opens the DuckDB warehouse, whatever the
+executor and however many workers: every task here runs in the one-slot
+`warehouse_writer` pool (created by `airflow-init` in docker-compose.yaml, `cxw run`,
+`cxw airflow` and `cxw cluster`), besides `max_active_runs=1` and the writer lock.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from cxw.assets import RAW_LAYER, WAREHOUSE
-from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
+from cxw.dag_defaults import DEFAULT_ARGS, START_DATE, WAREHOUSE_POOL
 
 
 @dag(
@@ -34,7 +36,9 @@ from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
     doc_md=__doc__,
 )
 def transform():
-    @task
+    # DuckDB is single-writer and validate_marts reads the file being written: all four
+    # tasks open the warehouse, so all take the pool's one slot.
+    @task(pool=WAREHOUSE_POOL)
     def build_warehouse(**context) -> str:
         from cxw import pipeline
 
@@ -43,19 +47,19 @@ def transform():
         )
         return pipeline.build_warehouse(as_of)
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def validate_marts() -> dict[str, bool]:
         from cxw import pipeline
 
         return pipeline.validate_marts()
 
-    @task(outlets=[WAREHOUSE])
+    @task(outlets=[WAREHOUSE], pool=WAREHOUSE_POOL)
     def publish() -> dict[str, int]:
         from cxw import pipeline
 
         return pipeline.publish()
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def build_reports() -> dict[str, str]:
         from cxw import pipeline
 

@@ -411,3 +411,50 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context():
     # What the Dockerfile copies must stay in the context.
     for needed in ("pyproject.toml", "uv.lock", "README.md", "include"):
         assert needed not in entries, needed
+
+
+# --------------------------------------------------------------------------- the local cluster
+
+
+def test_the_local_cluster_runs_the_compose_configuration(tmp_path, common_env):
+    """cxw.cluster (and its integration test) starts Airflow from x-airflow-common itself:
+    the same names and executor settings, only hosts, ports, paths and secrets differ."""
+    from cryptography.fernet import Fernet
+
+    from cxw.cluster import ClusterPlan
+
+    settings = cxw_settings.Settings(
+        home=tmp_path / "cxw", web_export_path=None, survey_drop_path=None, email_salt=""
+    )
+
+    def plan() -> ClusterPlan:
+        return ClusterPlan(
+            settings=settings,
+            airflow_home=tmp_path / "airflow",
+            log_dir=tmp_path / "logs",
+            postgres_url="postgresql://postgres@127.0.0.1:5432/postgres",
+            redis_url="redis://127.0.0.1:6379/0",
+        )
+
+    first = plan()
+    env = first.environment(base={"PATH": "/usr/bin", "CXW_EMAIL_SALT": "pepper"})
+    assert set(common_env) <= set(env)
+    for name in ("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__AUTH_MANAGER"):
+        assert env[name] == common_env[name]
+    for name in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND"):
+        compose_url, local_url = urlsplit(common_env[name]), urlsplit(env[name])
+        assert local_url.scheme == compose_url.scheme, name
+        assert (local_url.hostname, local_url.path) == ("127.0.0.1", f"/{first.database}")
+    broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+    assert (broker.scheme, broker.hostname, broker.port) == ("redis", "127.0.0.1", 6379)
+    execution = urlsplit(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
+    assert execution.path == urlsplit(common_env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]).path
+    assert execution.port == first.api_port
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(ROOT / "dags")
+    assert env["CXW_HOME"] == str(settings.home)
+    assert env["CXW_EMAIL_SALT"] == "pepper"  # ${CXW_EMAIL_SALT:-} from the environment
+    # Secrets are generated per run, never the compose text and never the same twice.
+    second = plan().environment(base={"PATH": "/usr/bin"})
+    for name in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
+        assert env[name] and "$" not in env[name] and env[name] != second[name], name
+    Fernet(env["AIRFLOW__CORE__FERNET_KEY"].encode())

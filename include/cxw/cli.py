@@ -3,6 +3,7 @@
     cxw demo                              # the built-in demo sources, end to end
     cxw run --start 2026-01-01 --end 2026-01-07   # any date range (also backfills)
     cxw show                              # what the published warehouse holds
+    cxw cluster --workers 2               # Airflow with Celery workers, as docker-compose.yaml
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from cxw import local_airflow, reports, warehouse
+from cxw import cluster, local_airflow, reports, warehouse
 from cxw.dag_defaults import START_DATE
 from cxw.settings import Settings
 
@@ -109,6 +110,7 @@ def show(settings: Settings) -> None:
         print(impact.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     print(f"\nReports: {settings.reports_dir / 'dashboard.html'}")
     print(f"         {settings.reports_dir / 'dbt-docs.html'}")
+    print(f"         {settings.gx_data_docs_dir / 'index.html'}")
 
 
 def demo_environment(
@@ -188,6 +190,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "airflow", help="start the local Airflow (api-server, scheduler, ...) to watch the DAGs"
     )
+    cluster_command = commands.add_parser(
+        "cluster",
+        help="run docker-compose.yaml's Airflow (CeleryExecutor) on this machine's "
+        "PostgreSQL and Redis until Ctrl-C",
+    )
+    cluster_command.add_argument("--workers", type=int, default=2, help="Celery workers")
+    cluster_command.add_argument("--concurrency", type=int, default=2, help="task slots per worker")
+    cluster_command.add_argument("--port", type=int, default=8080, help="UI / REST API port")
+    cluster_command.add_argument(
+        "--postgres-url",
+        help="server for the metadata database (default $CXW_CLUSTER_POSTGRES_URL or "
+        f"{cluster.DEFAULT_POSTGRES_URL}); a fresh database is created and dropped",
+    )
+    cluster_command.add_argument(
+        "--redis-url",
+        help=f"Celery broker (default $CXW_CLUSTER_REDIS_URL or {cluster.DEFAULT_REDIS_URL})",
+    )
+    cluster_command.add_argument(
+        "--demo", action="store_true", help="point it at the demo company, up to yesterday"
+    )
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -197,13 +219,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "run":
             run_range(settings, args.start, args.end, daily=args.daily)
             show(settings)
+        elif args.command == "cluster":
+            cluster.serve(
+                settings,
+                workers=args.workers,
+                concurrency=args.concurrency,
+                port=args.port,
+                postgres_url=args.postgres_url,
+                redis_url=args.redis_url,
+                demo=args.demo,
+            )
         elif args.command == "airflow":
+            # The writer pool must exist before the scheduler sees the transform DAG.
+            local_airflow.ensure_metadata_db(settings)
             # Replaces this process: `airflow standalone` with the project's configuration.
             env = local_airflow.airflow_env(settings)
             os.execve(local_airflow.airflow_executable(), ["airflow", "standalone"], env)
         else:
             show(settings)
-    except (local_airflow.AirflowFailed, ValueError) as error:
+    except (local_airflow.AirflowFailed, cluster.ClusterFailed, ValueError) as error:
         print(f"\ncxw {args.command} failed: {error}", file=sys.stderr)
         return 1
     return 0

@@ -17,12 +17,17 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 
+from cxw.dag_defaults import WAREHOUSE_POOL
 from cxw.settings import PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
 
 DAGS_DIR = PROJECT_DIR / "dags"
 DEFAULT_AIRFLOW_HOME = PROJECT_DIR / ".airflow"
+# One slot: one task at a time opens the DuckDB warehouse (docker-compose.yaml's airflow-init
+# creates the same pool). A scheduler leaves tasks of a pool that does not exist unscheduled.
+WAREHOUSE_POOL_SLOTS = 1
+WAREHOUSE_POOL_DESCRIPTION = "single DuckDB writer"
 
 
 class AirflowFailed(RuntimeError):
@@ -68,8 +73,23 @@ def run_airflow(settings: Settings, *args: str, env: Mapping[str, str] | None = 
 
 
 def ensure_metadata_db(settings: Settings, env: Mapping[str, str] | None = None) -> None:
-    """Create or upgrade Airflow's metadata database (idempotent)."""
+    """Create or upgrade Airflow's metadata database and create the warehouse writer pool
+    (idempotent), as docker-compose.yaml's airflow-init does."""
     run_airflow(settings, "db", "migrate", env=env)
+    create_warehouse_pool(settings, env=env)
+
+
+def create_warehouse_pool(settings: Settings, env: Mapping[str, str] | None = None) -> None:
+    """The one-slot pool the transform DAG's tasks run in (idempotent)."""
+    run_airflow(
+        settings,
+        "pools",
+        "set",
+        WAREHOUSE_POOL,
+        str(WAREHOUSE_POOL_SLOTS),
+        WAREHOUSE_POOL_DESCRIPTION,
+        env=env,
+    )
 
 
 def run_dag(
@@ -87,6 +107,4 @@ def run_dag(
     """
     run_after = data_date + timedelta(days=1)
     options = ["--conf", json.dumps(dict(conf))] if conf else []
-    return run_airflow(
-        settings, "dags", "test", *options, dag_id, run_after.isoformat(), env=env
-    )
+    return run_airflow(settings, "dags", "test", *options, dag_id, run_after.isoformat(), env=env)

@@ -6,6 +6,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import Asset, CronDataIntervalTimetable
 
+from cxw.dag_defaults import WAREHOUSE_POOL
 from cxw.local_airflow import DAGS_DIR
 
 
@@ -56,3 +57,13 @@ def test_transform_is_scheduled_on_what_the_extracts_emit(dagbag: DagBag) -> Non
     condition = transform.timetable.asset_condition
     scheduled_on = {asset.uri for asset in condition.objects}
     assert emitted <= scheduled_on
+
+
+def test_warehouse_tasks_share_the_one_slot_writer_pool(dagbag: DagBag) -> None:
+    """DuckDB has one writer: whatever the executor and however many workers, the tasks
+    that open the warehouse run one at a time (docker-compose.yaml creates the pool)."""
+    for task in dagbag.dags["transform"].tasks:
+        assert task.pool == WAREHOUSE_POOL, task.task_id
+    for dag_id, dag in dagbag.dags.items():
+        if dag_id.startswith("extract_"):
+            assert all(task.pool != WAREHOUSE_POOL for task in dag.tasks), dag_id
