@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from cxw import local_airflow
-from cxw.cli import demo_environment, run_range
+from cxw.cli import demo_environment, run_range, show
 from cxw.settings import Settings
 from cxw.warehouse import mart_row_counts
 from cxw_demo.business_time import BusinessClock, holidays_for
@@ -82,6 +82,33 @@ def test_every_mart_is_published_and_validated(demo_run) -> None:
     assert (settings.reports_dir / "dashboard.html").exists()
     assert (settings.reports_dir / "dbt-docs.html").exists()
 
+
+
+def test_the_printed_numbers_are_the_marts_and_the_reports_exist(demo_run, capsys) -> None:
+    """What `cxw demo` / `cxw show` print is what an analyst reads from the marts."""
+    settings, *_ = demo_run
+    show(settings)
+    printed = capsys.readouterr().out
+    lines = {
+        line[:42].strip(): line[42:].strip() for line in printed.splitlines() if line[:2] == "  "
+    }
+    with duckdb.connect(str(settings.published_path), read_only=True) as connection:
+        tickets, breach_rate = connection.execute(
+            "select count(*), avg(is_first_reply_sla_breached::int) from service.tickets"
+        ).fetchone()
+        (customers,) = connection.execute("select count(*) from experience.customers").fetchone()
+        (nps,) = connection.execute(
+            "select 100.0 * (count(*) filter (nps_category = 'promoter') "
+            "- count(*) filter (nps_category = 'detractor')) / count(nps_category) "
+            "from experience.customers"
+        ).fetchone()
+    assert lines["tickets"] == f"{tickets:,d}"
+    assert lines["customers"] == f"{customers:,d}"
+    assert lines["first-reply SLA breach rate"] == f"{breach_rate:.1%}"
+    assert lines["NPS"] == f"{nps:.1f}"
+    for report in ("dashboard.html", "dbt-docs.html", "gx-data-docs/index.html"):
+        path = settings.reports_dir / report
+        assert str(path) in printed and path.exists(), report
 
 def independent_ticket_metrics(sources: Path) -> pd.DataFrame:
     """First reply, replies and reopens straight from the audits the helpdesk serves."""
