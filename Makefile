@@ -13,7 +13,7 @@ demo: $(SYNCED)
 
 test: $(SYNCED)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 airflow: $(SYNCED)
 	$(VENV)/bin/cxw airflow

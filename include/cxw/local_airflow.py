@@ -72,11 +72,23 @@ def run_airflow(settings: Settings, *args: str, env: Mapping[str, str] | None = 
     return output
 
 
+# Metadata databases this process has already migrated (each check costs two Airflow
+# CLI starts, ~16 s): a backfill or a test calling run_range again skips them.
+_READY: set[tuple[str, str]] = set()
+
+
 def ensure_metadata_db(settings: Settings, env: Mapping[str, str] | None = None) -> None:
     """Create or upgrade Airflow's metadata database and create the warehouse writer pool
-    (idempotent), as docker-compose.yaml's airflow-init does."""
+    (idempotent), as docker-compose.yaml's airflow-init does; once per database and
+    process."""
+    effective = airflow_env(settings, env)
+    home = effective["AIRFLOW_HOME"]
+    database = (home, effective.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", ""))
+    if database in _READY and Path(home).exists():
+        return
     run_airflow(settings, "db", "migrate", env=env)
     create_warehouse_pool(settings, env=env)
+    _READY.add(database)
 
 
 def create_warehouse_pool(settings: Settings, env: Mapping[str, str] | None = None) -> None:

@@ -22,3 +22,31 @@ def test_sources_without_landed_batches_are_reported(cxw_home: Path) -> None:
     assert ("orders", "orders") not in missing
     assert ("orders", "customers") in missing
     assert ("helpdesk", "tickets") in missing
+
+
+def test_dbt_docs_are_generated_again_only_when_relations_change(
+    cxw_home: Path, monkeypatch
+) -> None:
+    import duckdb
+
+    settings = Settings.from_env()
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse_path)) as connection:
+        connection.execute("create schema service; create table service.tickets (id integer)")
+    generated = []
+
+    def fake_dbt(settings: Settings, *args: str, **kwargs) -> str:
+        generated.append(args)
+        page = settings.home / "dbt" / "target" / "static_index.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(f"docs {len(generated)}")
+        return ""
+
+    monkeypatch.setattr(warehouse, "run_dbt", fake_dbt)
+    out = settings.reports_dir
+    assert warehouse.build_docs(settings, out).read_text() == "docs 1"
+    assert warehouse.build_docs(settings, out).read_text() == "docs 1", "nothing changed"
+    with duckdb.connect(str(settings.warehouse_path)) as connection:
+        connection.execute("alter table service.tickets add column channel varchar")
+    assert warehouse.build_docs(settings, out).read_text() == "docs 2", "a column appeared"
+    assert len(generated) == 2
