@@ -1,8 +1,9 @@
 {#- The marts must tell the data's true story: customers with a late delivery, and
     customers whose first reply breached the SLA, have a lower NPS and a higher churn
     rate than those without. Compared only where both groups have at least
-    `min_customers` customers (small samples say nothing). Returns one row per
-    comparison that does not hold. -#}
+    `min_customers` customers (small samples say nothing), and churn only once at least
+    `min_customers` of them have churned (a history shorter than churn_days has no churn
+    to compare yet). Returns one row per comparison that does not hold. -#}
 {{ config(severity='error') }}
 
 {%- set min_customers = 30 -%}
@@ -31,7 +32,8 @@ delivery_groups as (
             sum(case when nps_category = 'promoter' then 1 else 0 end)
             - sum(case when nps_category = 'detractor' then 1 else 0 end)
         ) / nullif(sum(case when nps_category is not null then 1 else 0 end), 0) as nps,
-        avg(case when is_churned then 1.0 else 0.0 end) as churn_rate
+        avg(case when is_churned then 1.0 else 0.0 end) as churn_rate,
+        sum(case when is_churned then 1 else 0 end) as churned
     from customers
     group by 1
 
@@ -43,7 +45,8 @@ service_groups as (
         service_segment = 'reply_sla_breached' as is_bad,
         customers,
         nps,
-        churn_rate
+        churn_rate,
+        churn_rate * customers as churned
     from service_impact
     where service_segment in ('reply_within_sla', 'reply_sla_breached')
 
@@ -56,7 +59,8 @@ compared as (
         bad.nps as bad_nps,
         good.nps as good_nps,
         bad.churn_rate as bad_churn_rate,
-        good.churn_rate as good_churn_rate
+        good.churn_rate as good_churn_rate,
+        bad.churned + good.churned as churned
     from delivery_groups as bad
     inner join delivery_groups as good
         on bad.is_bad and not good.is_bad
@@ -70,7 +74,8 @@ compared as (
         bad.nps as bad_nps,
         good.nps as good_nps,
         bad.churn_rate as bad_churn_rate,
-        good.churn_rate as good_churn_rate
+        good.churn_rate as good_churn_rate,
+        bad.churned + good.churned as churned
     from service_groups as bad
     inner join service_groups as good
         on bad.is_bad and not good.is_bad
@@ -81,4 +86,4 @@ compared as (
 
 select * from compared
 where bad_nps >= good_nps
-    or bad_churn_rate <= good_churn_rate
+    or (churned >= {{ min_customers }} and bad_churn_rate <= good_churn_rate)
