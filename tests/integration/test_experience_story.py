@@ -17,14 +17,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import duckdb
 import pytest
 
 from cxw import pipeline
-from cxw.cli import DEMO_CUSTOMERS, DEMO_END, DEMO_START
-from cxw_demo.config import DEFAULT_AGENT_EMAIL, ORDER_FIELD_ID
+from cxw.cli import DEMO_CUSTOMERS, DEMO_END, DEMO_START, demo_environment
 from cxw_demo.generate import generate
 from cxw_demo.helpdesk_server import HelpdeskServer
 
@@ -43,15 +41,8 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     end = datetime.combine(DEMO_END + timedelta(days=1), datetime.min.time(), UTC)
     try:
         with HelpdeskServer(sources / "helpdesk", token=TOKEN, now=int(end.timestamp())) as server:
-            port = server.url.rsplit(":", 1)[1]
-            patch.setenv(
-                "AIRFLOW_CONN_HELPDESK_API",
-                f"http://{quote(DEFAULT_AGENT_EMAIL, safe='')}:{TOKEN}@127.0.0.1:{port}"
-                f"?order_field_id={ORDER_FIELD_ID}",
-            )
-            patch.setenv("AIRFLOW_CONN_ORDERS_DB", f"sqlite:///{sources / 'shop.db'}")
-            patch.setenv("CXW_WEB_EXPORT_PATH", str(sources / "ga4"))
-            patch.setenv("CXW_SURVEY_DROP_PATH", str(sources / "surveys"))
+            for name, value in demo_environment(sources, server.url, TOKEN, base={}).items():
+                patch.setenv(name, value)
             for extract in (
                 pipeline.extract_helpdesk,
                 pipeline.extract_web,
