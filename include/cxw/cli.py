@@ -220,6 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_range(settings, args.start, args.end, daily=args.daily)
             show(settings)
         elif args.command == "cluster":
+            if args.demo:
+                # The cluster's demo company is not `cxw demo`'s (other dates and size): a
+                # home of its own keeps the two companies' records out of one lake.
+                os.environ["CXW_HOME"] = str(settings.home / "cluster-demo")
+                settings = Settings.from_env()
             cluster.serve(
                 settings,
                 workers=args.workers,
