@@ -42,6 +42,15 @@ class BatchRejected(Exception):
         self.report = report
         self.quarantine_path = quarantine_path
 
+    @property
+    def summary(self) -> str:
+        """One line: the message's first line and the rules that failed."""
+        rules = ", ".join(
+            f"{failure.expectation}({failure.kwargs.get('column', '')})"
+            for failure in self.report.failures
+        )
+        return f"{str(self).splitlines()[0]} rules: {rules}"
+
 
 class FilesRejected(Exception):
     """Some files of a file-based source failed (quarantined or unreadable) in one run.

@@ -21,6 +21,13 @@ from cxw.landing import (
     land_together,
     typed_batch,
 )
+from cxw.ledger import (
+    RejectedLedger,
+    RunRecord,
+    checksum,
+    one_line,
+    quarantine_unreadable,
+)
 from cxw.settings import Settings
 from cxw.sources import helpdesk, orders, surveys, web
 from cxw.sources.location import Location
@@ -193,42 +200,98 @@ def _required(value: str | None, setting: str) -> str:
     return value
 
 
-def extract_web(start: datetime, end: datetime) -> dict[str, int]:
+def extract_web(start: datetime, end: datetime, now: datetime | None = None) -> dict[str, int]:
     """Land the GA4 export of every day of ``[start, end)`` and of the two days before
     (Google rewrites a day for 72 hours); each export day replaces its own batch.
 
-    Returns the events landed per file. A missing file for a day of the window raises
-    ``FileNotFoundError`` before anything lands; bad files are reported together
+    Returns the events landed per file. The days that exist land; a missing day is a day
+    without traffic (warned), except the window's latest day while it may still come
+    (``CXW_WEB_LATE_DEADLINE_HOURS`` after its end, measured from ``now``): then
+    ``web.ExportLate`` is raised once the other days have landed, so the run is retried.
+    Two exports of one day reject that day only. Bad or unreadable files are recorded in
+    the rejected-file ledger (skipped while unchanged) and reported together
     (``FilesRejected``) after the good ones have landed.
     """
     settings = Settings.from_env()
     location = Location(_required(settings.web_export_path, "CXW_WEB_EXPORT_PATH"))
+    window = Window(start, end)
+    ledger = RejectedLedger(settings, "web")
+    record = RunRecord("web", window.batch_id)
     landed: dict[str, int] = {}
     failures: list[Exception] = []
-    exports: dict[str, web.ExportFile] = {}
+    exports: dict[str, tuple[web.ExportFile, str]] = {}
+    scan = web.scan_exports(location, window)
+    for name in web.misnamed_exports(location.names()):
+        record.warn(
+            f"{location.describe(name)} looks like a GA4 export but is not named "
+            "events_YYYYMMDD.jsonl[.gz]: not read (rename it to load it)"
+        )
+    for day, names in scan.duplicates.items():
+        reason = (
+            f"web.events: two exports for {day}: {' and '.join(names)} in {location.url}; "
+            "which is newer cannot be told, so the day is rejected: keep one"
+        )
+        ledger.record(f"events_{day:%Y%m%d}", None, reason)
+        record.rejected[f"events_{day:%Y%m%d}"] = reason
+        failures.append(web.UnreadableExport(reason))
+    latest = web.latest_day(window)
+    late = latest in scan.missing and web.is_late(
+        latest, now or datetime.now(UTC), settings.web_late_deadline_hours
+    )
+    for day in scan.missing:
+        if day == latest and late:
+            record.warn(f"no export for {day} yet (the latest day): waiting for it")
+        else:
+            record.warn(f"no export for {day}: taken as a day without traffic")
 
     def read() -> Iterator[PendingBatch]:
-        for export in web.find_exports(location, Window(start, end)):
+        for export in scan.found:
+            content = location.read_bytes(export.name)
+            sha256 = checksum(content)
+            earlier = ledger.still_rejected(export.name, sha256)
+            if earlier:
+                record.skipped[export.name] = earlier["reason"]
+                record.warn(
+                    f"{export.path} skipped: rejected on {earlier['rejected_at'][:10]} and "
+                    f"unchanged since ({earlier['reason']}); fix or replace the file to load it"
+                )
+                continue
             try:
-                table = web.read_export(export)
+                table = web.read_export(export, content)
             except web.UnreadableExport as error:
+                where = quarantine_unreadable(
+                    settings, "web", "events", export.name, content, str(error)
+                )
+                ledger.record(export.name, sha256, one_line(error), where)
+                record.rejected[export.name] = one_line(error)
                 failures.append(error)
                 continue
-            exports[export.window.batch_id] = export
+            exports[export.window.batch_id] = (export, sha256)
             frame = web.validation_frame(table, export)
             yield PendingBatch(table, frame, export.window, f"GA4 export file {export.path}")
 
     for group in groups(read()):
         results = land_together(group, source="web", entity="events", settings=settings)
         for batch, result in zip(group, results, strict=True):
-            export = exports[batch.window.batch_id]
+            export, sha256 = exports[batch.window.batch_id]
             if isinstance(result, BatchRejected):
+                ledger.record(export.name, sha256, one_line(result), result.quarantine_path)
+                record.rejected[export.name] = one_line(result)
                 failures.append(result)
                 continue
+            ledger.clear(export.name)
             landed[export.name] = batch.rows
             log.info("web.events: landed %d events from %s", batch.rows, export.path)
+    record.landed = landed
+    record.save(settings)
     if failures:
         raise FilesRejected("web.events", failures)
+    if late:
+        raise web.ExportLate(
+            f"web.events: the GA4 export for {latest} is not in {location.url} yet; the "
+            f"other days landed, retrying until {settings.web_late_deadline_hours:g} h "
+            "after the day (then it counts as a day without traffic)"
+        )
     return landed
 
 
@@ -238,20 +301,44 @@ def extract_surveys(start: datetime, end: datetime) -> dict[str, int]:
 
     Returns the rows landed per file; a file is recorded as loaded (name and checksum)
     only after its batch has landed, so rerunning is a no-op and a failure is retried.
+    A rejected or unreadable file is recorded in the rejected-file ledger (checksum and
+    reason; an unreadable one is also quarantined with its bytes) and skipped with a
+    warning by later runs until its content changes. Misnamed look-alike exports are
+    warned about. The run's record (``cxw.ledger.RunRecord``) feeds the run summary.
     """
     settings = Settings.from_env()
     location = Location(_required(settings.survey_drop_path, "CXW_SURVEY_DROP_PATH"))
     state = SyncState(settings, "surveys")
+    ledger = RejectedLedger(settings, "surveys")
+    record = RunRecord("surveys", Window(start, end).batch_id)
     loaded = dict(state.get(surveys.STATE_KEY, {}))
     landed: dict[str, int] = {}
     failures: list[Exception] = []
     exports: dict[str, surveys.SurveyExport] = {}
+    for name in surveys.misnamed_exports(location.names()):
+        record.warn(
+            f"{location.describe(name)} looks like a survey export but is not named "
+            "responses_YYYYMMDD.csv: not read (rename it to load it)"
+        )
 
     def read() -> Iterator[PendingBatch]:
         for export in surveys.pending_exports(location, loaded):
+            earlier = ledger.still_rejected(export.name, export.checksum)
+            if earlier:
+                record.skipped[export.name] = earlier["reason"]
+                record.warn(
+                    f"{export.path} skipped: rejected on {earlier['rejected_at'][:10]} and "
+                    f"unchanged since ({earlier['reason']}); fix or replace the file to load it"
+                )
+                continue
             try:
                 rows = surveys.read_responses(export)
             except surveys.UnreadableExport as error:
+                where = quarantine_unreadable(
+                    settings, "surveys", "responses", export.name, export.content, str(error)
+                )
+                ledger.record(export.name, export.checksum, one_line(error), where)
+                record.rejected[export.name] = one_line(error)
                 failures.append(error)
                 continue
             exports[export.window.batch_id] = export
@@ -263,12 +350,19 @@ def extract_surveys(start: datetime, end: datetime) -> dict[str, int]:
         for batch, result in zip(group, results, strict=True):
             export = exports[batch.window.batch_id]
             if isinstance(result, BatchRejected):
+                ledger.record(
+                    export.name, export.checksum, one_line(result), result.quarantine_path
+                )
+                record.rejected[export.name] = one_line(result)
                 failures.append(result)
                 continue
+            ledger.clear(export.name)
             loaded[export.name] = surveys.state_entry(export, batch.rows)
             landed[export.name] = batch.rows
             log.info("surveys.responses: landed %d rows from %s", batch.rows, export.path)
         state.save(surveys.STATE_KEY, loaded)
+    record.landed = landed
+    record.save(settings)
     log.info("surveys: run for %s landed %d new file(s)", Window(start, end).batch_id, len(landed))
     if failures:
         raise FilesRejected("surveys.responses", failures)

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cxw.errors import PermanentError
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
@@ -22,6 +24,14 @@ class Settings:
     web_export_path: str | None
     survey_drop_path: str | None
     email_salt: str
+    # Bounds of one helpdesk sync (per entity): pages, wall-clock seconds, and the
+    # (connect, read) timeout of each request.
+    helpdesk_max_pages: int = 10_000
+    helpdesk_sync_deadline_seconds: float = 1800.0
+    helpdesk_request_timeout_seconds: float = 60.0
+    # How long after its day ends the latest GA4 export may be late before the day is
+    # taken as having no traffic (until then the run waits and retries).
+    web_late_deadline_hours: float = 12.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -31,6 +41,10 @@ class Settings:
             web_export_path=os.environ.get("CXW_WEB_EXPORT_PATH") or None,
             survey_drop_path=os.environ.get("CXW_SURVEY_DROP_PATH") or None,
             email_salt=os.environ.get("CXW_EMAIL_SALT", ""),
+            helpdesk_max_pages=int(_number("CXW_HELPDESK_MAX_PAGES", 10_000)),
+            helpdesk_sync_deadline_seconds=_number("CXW_HELPDESK_SYNC_DEADLINE_SECONDS", 1800),
+            helpdesk_request_timeout_seconds=_number("CXW_HELPDESK_REQUEST_TIMEOUT_SECONDS", 60),
+            web_late_deadline_hours=_number("CXW_WEB_LATE_DEADLINE_HOURS", 12),
         )
 
     @property
@@ -72,3 +86,29 @@ class Settings:
     def gx_data_docs_dir(self) -> Path:
         """The GX Data Docs site rendered from ``gx_results_dir`` (opens offline)."""
         return self.reports_dir / "gx-data-docs"
+
+
+#: The numeric settings and their defaults (``cxw check`` validates each).
+NUMBER_SETTINGS = {
+    "CXW_HELPDESK_MAX_PAGES": 10_000,
+    "CXW_HELPDESK_SYNC_DEADLINE_SECONDS": 1800,
+    "CXW_HELPDESK_REQUEST_TIMEOUT_SECONDS": 60,
+    "CXW_WEB_LATE_DEADLINE_HOURS": 12,
+}
+
+
+class SettingError(PermanentError, ValueError):
+    """A setting's value cannot be used; the message names the setting."""
+
+
+def _number(name: str, default: float) -> float:
+    text = os.environ.get(name) or ""
+    if not text:
+        return float(default)
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingError(f"{name}={text!r} is not a number") from None
+    if value <= 0:
+        raise SettingError(f"{name}={text!r} must be greater than 0")
+    return value

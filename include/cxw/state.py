@@ -35,6 +35,15 @@ class SyncState:
         """Set ``key`` and write the whole state atomically (temp file, then rename)."""
         state = self.load()
         state[key] = value
+        self._write(state)
+
+    def remove(self, key: str) -> None:
+        """Drop ``key`` (if present) and write the whole state atomically."""
+        state = self.load()
+        if state.pop(key, None) is not None:
+            self._write(state)
+
+    def _write(self, state: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cxw.landing import FilesRejected
+from cxw.ledger import RejectedLedger, last_runs
 from cxw.pipeline import extract_surveys
 from cxw.settings import Settings
 from cxw.state import SyncState
@@ -114,7 +116,9 @@ def test_a_file_is_loaded_once_and_again_only_when_it_changes(drop: Path) -> Non
     assert loaded_files()[DAY_ONE]["rows"] == 1
 
 
-def test_out_of_range_score_is_quarantined_and_retried_next_run(drop: Path) -> None:
+def test_out_of_range_score_is_quarantined_skipped_while_unchanged_revalidated_when_fixed(
+    drop: Path,
+) -> None:
     write(drop, DAY_ONE, GOOD_DAY_ONE)
     bad = write(
         drop,
@@ -136,8 +140,43 @@ def test_out_of_range_score_is_quarantined_and_retried_next_run(drop: Path) -> N
     (rejected,) = caught.value.failures
     assert len(pd.read_parquet(rejected.quarantine_path / "data.parquet")) == 2
 
+    ledger = RejectedLedger(Settings.from_env(), "surveys")
+    entry = ledger.entries()[DAY_TWO]
+    assert entry["sha256"] == hashlib.sha256(bad.read_bytes()).hexdigest()
+    assert entry["reason"].startswith("surveys.responses: batch 20260302T000000_")
+    assert "expect_column_values_to_be_between(score)" in entry["reason"]
+
+    # The next run skips the unchanged file with a warning instead of failing again.
+    assert run() == {}
+    (warning,) = last_runs(Settings.from_env())["surveys"]["warnings"]
+    assert warning.startswith(f"{bad} skipped: rejected on ")
+
     write(drop, DAY_TWO, csv_text("R_5,csat,2026-03-02T09:00:00Z,e@example.com,,,,5,Fixed"))
-    assert run() == {DAY_TWO: 1}, "the bad file was not recorded, so it is read again"
+    assert run() == {DAY_TWO: 1}, "changed content is validated again"
+    assert ledger.entries() == {}
+
+
+def test_an_unparseable_file_is_quarantined_with_its_bytes_and_reason(drop: Path) -> None:
+    latin1 = csv_text("R_8,nps,2026-03-02T09:00:00Z,h@example.com,,,,9,Très bien").encode(
+        "latin-1"
+    )
+    drop.mkdir(parents=True)
+    (drop / DAY_TWO).write_bytes(latin1)
+    with pytest.raises(FilesRejected, match="cannot be read"):
+        run()
+    kept = Settings.from_env().quarantine_dir / "surveys" / "responses" / "unreadable" / DAY_TWO
+    assert (kept / DAY_TWO).read_bytes() == latin1
+    assert "'utf-8' codec can't decode" in (kept / "reason.txt").read_text()
+    assert "cannot be read" in RejectedLedger(Settings.from_env(), "surveys").entries()[
+        DAY_TWO
+    ]["reason"]
+
+
+def test_a_misnamed_export_is_warned_about(drop: Path) -> None:
+    write(drop, "responses_2026-03-15.csv", GOOD_DAY_ONE)
+    assert run() == {}
+    (warning,) = last_runs(Settings.from_env())["surveys"]["warnings"]
+    assert "responses_2026-03-15.csv looks like a survey export but is not named" in warning
 
 
 def test_state_is_saved_only_after_the_batch_landed(

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cxw.landing import FilesRejected
+from cxw.ledger import RejectedLedger, last_runs
 from cxw.pipeline import extract_web
 from cxw.settings import Settings
 from cxw.sources import web
@@ -154,17 +155,60 @@ def test_rereading_three_days_replaces_their_batches(exports: Path) -> None:
         assert without_load_time(again[name]).equals(without_load_time(table)), name
 
 
-def test_missing_days_before_the_window_are_skipped_a_missing_window_day_raises(
+def last_run() -> dict[str, Any]:
+    return last_runs(Settings.from_env())["web"]
+
+
+def test_sparse_days_land_the_existing_ones_a_late_latest_day_is_waited_for(
     exports: Path,
 ) -> None:
-    write_day(exports, DAY, [event(DAY)])
-    assert run(DAY) == {f"events_{DAY:%Y%m%d}.jsonl": 1}
+    # Window [Mar 8, Mar 11): read days Mar 6..Mar 10 (two re-read days before it).
+    # Files for Mar 6 and Mar 9 only: Mar 7 and Mar 8 had no traffic; Mar 10 is the
+    # latest day, and at 05:00 on Mar 11 its export may still come (deadline 12 h).
+    first, last = DAY - timedelta(days=2), DAY + timedelta(days=1)
+    write_day(exports, DAY - timedelta(days=4), [event(DAY - timedelta(days=4))])
+    write_day(exports, DAY - timedelta(days=1), [event(DAY - timedelta(days=1))])
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC)
 
-    tomorrow = DAY + timedelta(days=1)
-    with pytest.raises(FileNotFoundError) as caught:
-        run(tomorrow)
-    assert str(exports / f"events_{tomorrow:%Y%m%d}.jsonl.gz") in str(caught.value)
-    assert len(lake_files(exports)) == 1, "nothing landed by the failed run"
+    with pytest.raises(web.ExportLate, match="2026-03-10 is not in"):
+        extract_web(start, end, now=end + timedelta(hours=5))
+    assert sorted(lake_files(exports)) == [
+        "20260306T000000_20260307T000000.parquet",
+        "20260309T000000_20260310T000000.parquet",
+    ], "the days that exist landed before the run waits for the late one"
+    assert last_run()["warnings"] == [
+        "no export for 2026-03-07: taken as a day without traffic",
+        "no export for 2026-03-08: taken as a day without traffic",
+        "no export for 2026-03-10 yet (the latest day): waiting for it",
+    ]
+
+    # At 13:00 the deadline (12 h after the day) has passed: the day had no traffic.
+    assert extract_web(start, end, now=end + timedelta(hours=13)) == {
+        "events_20260306.jsonl": 1,
+        "events_20260309.jsonl": 1,
+    }
+    assert last_run()["warnings"][-1] == "no export for 2026-03-10: taken as a day without traffic"
+
+
+def test_two_exports_for_one_day_reject_that_day_only(exports: Path) -> None:
+    yesterday = DAY - timedelta(days=1)
+    write_day(exports, yesterday, [event(yesterday)])
+    write_day(exports, DAY, [event(DAY)])
+    write_day(exports, DAY, [event(DAY, 61)], gz=True)
+    with pytest.raises(FilesRejected, match="two exports for 2026-03-10") as caught:
+        run(DAY)
+    assert "events_20260310.jsonl and events_20260310.jsonl.gz" in str(caught.value)
+    assert list(lake_files(exports)) == ["20260309T000000_20260310T000000.parquet"]
+    assert list(last_run()["rejected"]) == ["events_20260310"]
+
+
+def test_a_misnamed_export_is_warned_about(exports: Path) -> None:
+    write_day(exports, DAY, [event(DAY)])
+    (exports / "events_2026-03-09.jsonl").write_text(json.dumps(event(DAY)) + "\n")
+    assert run(DAY) == {"events_20260310.jsonl": 1}
+    (warning,) = [w for w in last_run()["warnings"] if "looks like" in w]
+    assert "events_2026-03-09.jsonl looks like a GA4 export but is not named" in warning
 
 
 def test_bad_events_are_quarantined_naming_file_rule_and_row(exports: Path) -> None:
@@ -239,7 +283,9 @@ def test_export_location_setting_is_required(
         run(DAY)
 
 
-def test_an_unreadable_file_is_reported_with_its_path(exports: Path) -> None:
+def test_an_unreadable_file_is_quarantined_with_its_bytes_skipped_then_revalidated(
+    exports: Path,
+) -> None:
     exports.mkdir(parents=True)
     broken = exports / f"events_{DAY:%Y%m%d}.jsonl.gz"
     broken.write_bytes(b"not gzip at all")
@@ -247,3 +293,14 @@ def test_an_unreadable_file_is_reported_with_its_path(exports: Path) -> None:
         run(DAY)
     assert str(broken) in str(caught.value)
     assert isinstance(caught.value.failures[0], web.UnreadableExport)
+    kept = Settings.from_env().quarantine_dir / "web" / "events" / "unreadable" / broken.name
+    assert (kept / broken.name).read_bytes() == b"not gzip at all"
+    assert "Not a gzipped file" in (kept / "reason.txt").read_text()
+
+    # Unchanged: skipped with a warning, not failed again.
+    assert run(DAY) == {}
+    assert "cannot be read" in last_run()["skipped"][broken.name]
+    # Fixed: validated again and landed, and the ledger forgets it.
+    write_day(exports, DAY, [event(DAY)], gz=True)
+    assert run(DAY) == {broken.name: 1}
+    assert RejectedLedger(Settings.from_env(), "web").entries() == {}

@@ -79,6 +79,16 @@ def export_names(location: Location) -> list[tuple[str, date]]:
     return sorted(exports, key=lambda export: (export[1], export[0]))
 
 
+#: A name that looks like an export but does not follow ``responses_YYYYMMDD.csv``
+#: (``responses_2026-03-15.csv``, ``Responses_20260315.CSV``): warned about, not read.
+LOOKALIKE = re.compile(r"^responses.*\.csv$", re.IGNORECASE)
+
+
+def misnamed_exports(names: list[str]) -> list[str]:
+    """Files that look like survey exports but whose name the pipeline does not read."""
+    return [name for name in names if LOOKALIKE.match(name) and not FILE_NAME.match(name)]
+
+
 def pending_exports(
     location: Location, loaded: Mapping[str, Mapping[str, Any]]
 ) -> Iterator[SurveyExport]:

@@ -5,10 +5,12 @@ table for up to 72 hours, so a run for the window ``[D, D+1)`` reads the export 
 and of the two days before. Each export day is its own batch (its window is that day),
 so reading a day again replaces its batch instead of adding a second copy.
 
-Missing files: a day inside the run's window must have its file (a missing one raises
-``FileNotFoundError`` naming the paths looked for: the export is late or the path is
-wrong, and the task should fail and retry). A missing re-read day before the window is
-skipped: it may not exist yet on the first runs of a property, or was never exported.
+Missing files: a day without traffic has no file at all, and the latest day's export may
+simply be late. So the days that exist land; the latest day of the window, while it is
+missing and less than ``CXW_WEB_LATE_DEADLINE_HOURS`` after its end, is waited for
+(``ExportLate``, a transient error: the run is retried); after that deadline, and for any
+older day, a missing file counts as a day without traffic, with a warning. Two exports of
+one day (``.jsonl`` and ``.jsonl.gz``) reject that day only.
 
 Records keep GA4's nested structure as Arrow types. The fields the contract names are
 read with one fixed Arrow type (``SCHEMA``), so every day's Parquet agrees on them:
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -155,33 +158,69 @@ def days_to_read(window: Window) -> list[date]:
     return [start + timedelta(days=offset) for offset in range(days)]
 
 
-def find_exports(location: Location, window: Window) -> list[ExportFile]:
-    """The export files to read for ``window`` (see the module doc for missing files)."""
-    found: list[ExportFile] = []
-    missing: list[str] = []
+@dataclass
+class ExportScan:
+    """What the export location holds for a window's days: one file per day found, the
+    days with two exports (``{day: names}``, which one is newer cannot be told from the
+    names, so the day is rejected), and the days without any file."""
+
+    found: list[ExportFile]
+    duplicates: dict[date, list[str]]
+    missing: list[date]
+
+
+def scan_exports(location: Location, window: Window) -> ExportScan:
+    """The export files to read for ``window`` (its days and the re-read days before)."""
+    scan = ExportScan([], {}, [])
     for day in days_to_read(window):
         names = [f"events_{day:%Y%m%d}{suffix}" for suffix in SUFFIXES]
         present = [name for name in names if location.exists(name)]
         if len(present) > 1:
-            # Two versions of one day: which is newer cannot be told from the names.
-            raise UnreadableExport(
-                f"both {present[0]} and {present[1]} exist in {location.url}; keep one"
-            )
-        if present:
-            found.append(ExportFile(day, present[0], location))
-        elif day >= window.start.date():
-            missing.append(" or ".join(location.describe(name) for name in names))
-    if missing:
-        raise FileNotFoundError(
-            f"GA4 export for the run's window {window.batch_id} not found: " + "; ".join(missing)
-        )
-    return found
+            scan.duplicates[day] = present
+        elif present:
+            scan.found.append(ExportFile(day, present[0], location))
+        else:
+            scan.missing.append(day)
+    return scan
 
 
-def read_export(export: ExportFile) -> pa.Table:
+def latest_day(window: Window) -> date:
+    """The last day of ``window``: the one whose export may still be on its way."""
+    return days_to_read(window)[-1]
+
+
+def is_late(day: date, now: datetime, deadline_hours: float) -> bool:
+    """Whether a missing export of ``day`` may still come: it is less than
+    ``deadline_hours`` since the day ended. After that the day counts as one without
+    traffic (BigQuery writes no daily table for a day without events)."""
+    day_end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    return now < day_end + timedelta(hours=deadline_hours)
+
+
+LOOKALIKE_PREFIX = "events_"
+
+
+def misnamed_exports(names: list[str]) -> list[str]:
+    """Files that look like GA4 exports but whose name the pipeline does not read
+    (``events_2026-03-15.jsonl``, ``events_20260315.json``)."""
+    expected = re.compile(r"^events_\d{8}\.jsonl(\.gz)?$")
+    return [
+        name
+        for name in names
+        if name.lower().startswith(LOOKALIKE_PREFIX) and not expected.match(name)
+    ]
+
+
+class ExportLate(RuntimeError):
+    """The latest day's export is not there yet but may still come (a transient error:
+    the run is retried until the deadline, after which the day counts as empty)."""
+
+
+def read_export(export: ExportFile, content: bytes | None = None) -> pa.Table:
     """All events of one export file as an Arrow table (see ``SCHEMA``), plus the file's
-    name in ``_source_file``."""
-    content = export.location.read_bytes(export.name)
+    name in ``_source_file``. ``content``: the file's bytes when already read."""
+    if content is None:
+        content = export.location.read_bytes(export.name)
     try:
         if export.name.endswith(".gz"):
             content = gzip.decompress(content)
