@@ -167,7 +167,12 @@ def extract_helpdesk(
     settings = Settings.from_env()
     window = Window(start, end)
     state = SyncState(settings, helpdesk.SOURCE)
-    client = client or helpdesk.HelpdeskClient(connections.helpdesk_config())
+    client = client or helpdesk.HelpdeskClient(
+        connections.helpdesk_config(),
+        timeout=(helpdesk.TIMEOUT[0], settings.helpdesk_request_timeout_seconds),
+        max_pages=settings.helpdesk_max_pages,
+        sync_deadline_seconds=settings.helpdesk_sync_deadline_seconds,
+    )
     landed: dict[str, int] = {}
     with client:
         for entity in helpdesk.ENTITIES.values():

@@ -42,6 +42,11 @@ class ServerFaults:
     # Cursor pages end one item early, so each page's last item opens the next page too.
     # (Time-based ticket_events always repeat: the next page starts at the last one's second.)
     repeat_last_item: bool = False
+    # The cursor exports loop: after the second page, the after_cursor of the first page
+    # comes back (c1, c2, c1, c2, ...) and the stream never ends.
+    cursor_loop: bool = False
+    # Accept every connection and never answer (until the server stops).
+    silent: bool = False
 
 
 def _iso(ts: int) -> str:
@@ -227,11 +232,14 @@ class HelpdeskServer:
         self.requested_port = port
         self.requests_served = 0
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._first_cursors: dict[str, str] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> HelpdeskServer:
+        self._stopping.clear()
         handler = _make_handler(self)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.requested_port), handler)
         self._httpd.daemon_threads = True
@@ -245,6 +253,7 @@ class HelpdeskServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # silent handlers give up
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -325,7 +334,7 @@ class HelpdeskServer:
             tickets, position, end = self.store.tickets_page(after, cutoff, per_page)
             if self.faults.repeat_last_item and not end and len(tickets) >= 2:
                 position = (tickets[-2]["generated_timestamp"], tickets[-2]["id"])
-            cursor = encode_cursor(*position)
+            cursor, end = self._maybe_loop(route, query, encode_cursor(*position), end)
             return {
                 "tickets": tickets,
                 "after_cursor": cursor,
@@ -338,7 +347,7 @@ class HelpdeskServer:
             users, position, end = self.store.users_page(after, cutoff, per_page)
             if self.faults.repeat_last_item and not end and len(users) >= 2:
                 position = (_parse_iso(users[-2]["updated_at"]), users[-2]["id"])
-            cursor = encode_cursor(*position)
+            cursor, end = self._maybe_loop(route, query, encode_cursor(*position), end)
             return {
                 "users": users,
                 "after_cursor": cursor,
@@ -381,6 +390,18 @@ class HelpdeskServer:
                 "count": len(policies),
             }
         raise _ApiError(404, {"error": "InvalidEndpoint", "description": "Not found"})
+
+    def _maybe_loop(
+        self, route: str, query: dict[str, str], cursor: str, end: bool
+    ) -> tuple[str, bool]:
+        """With ``cursor_loop``: the first page's cursor again from the third page on."""
+        if not self.faults.cursor_loop:
+            return cursor, end
+        if "cursor" not in query:
+            self._first_cursors[route] = cursor
+            return cursor, False
+        first = self._first_cursors.get(route, cursor)
+        return (cursor if query["cursor"] == first else first), False
 
     def _start_time(self, query: dict[str, str], cutoff: int) -> int:
         if "start_time" not in query:
@@ -430,6 +451,10 @@ def _make_handler(server: HelpdeskServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def _respond(self, method: str) -> None:
+            if server.faults.silent:
+                server._stopping.wait()  # accepted, never answered
+                self.close_connection = True
+                return
             base_url = f"http://{self.headers.get('Host') or f'127.0.0.1:{server.port}'}"
             headers: dict[str, str] = {}
             try:

@@ -26,6 +26,7 @@ from cxw.sources.helpdesk import (
     HelpdeskClient,
     HelpdeskConfig,
     HelpdeskError,
+    SyncBoundExceeded,
 )
 from cxw.state import SyncState
 from cxw.validation import suite_path
@@ -192,6 +193,42 @@ def test_timeouts_are_retried(server: HelpdeskServer) -> None:
     with client_for(server, timeout=(1.0, 0.2), sleep=sleep_while_server_recovers) as client:
         assert client.get(helpdesk.GROUPS_PATH)["groups"]
     assert len(sleeps) == 1
+
+
+def test_a_cursor_loop_ends_the_sync_with_an_error(
+    server: HelpdeskServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The server answers c1, c2, c1, ...: not the same cursor twice in a row, still a loop.
+    server.faults = ServerFaults(cursor_loop=True)
+    caplog.set_level(logging.INFO, logger="cxw.sources.helpdesk")
+    with client_for(server, per_page=2) as client, pytest.raises(
+        SyncBoundExceeded, match="returned an after_cursor it had returned before .page 3."
+    ):
+        client.begin_sync("tickets")
+        helpdesk.fetch_tickets(client, EVERYTHING)
+    assert "helpdesk.tickets: /api/v2/incremental/tickets/cursor.json page 1 read" in caplog.text
+
+
+def test_a_sync_stops_at_its_page_count(server: HelpdeskServer) -> None:
+    with client_for(server, per_page=2, max_pages=3) as client, pytest.raises(
+        SyncBoundExceeded,
+        match=r"read 3 pages without reaching the end of the stream \(CXW_HELPDESK_MAX_PAGES=3\)",
+    ):
+        helpdesk.extract(client, ENTITIES["tickets"], EVERYTHING)
+
+
+def test_a_silent_server_ends_the_sync_at_its_deadline(helpdesk_dir: Path) -> None:
+    # Every request is accepted and never answered: each try times out after 0.2 s and
+    # is retried (up to 1000 attempts) until the sync's 1 s deadline ends it.
+    with HelpdeskServer(helpdesk_dir, faults=ServerFaults(silent=True)) as silent, client_for(
+        silent, timeout=(0.5, 0.2), max_attempts=1000, sync_deadline_seconds=1.0
+    ) as client, pytest.raises(SyncBoundExceeded) as caught:
+        helpdesk.extract(client, ENTITIES["groups"], EVERYTHING)
+    message = str(caught.value)
+    assert message.startswith("helpdesk.groups: sync stopped after ")
+    assert "past its deadline of 1 s (CXW_HELPDESK_SYNC_DEADLINE_SECONDS)" in message
+    assert "last on /api/v2/groups.json: ReadTimeout" in message
+    assert client.requests_made < 1000, "ended by the deadline, not by running out of tries"
 
 
 def test_wrong_token_fails_clearly_without_leaking_it(

@@ -73,6 +73,12 @@ MAX_RATE_LIMIT_WAITS = 20  # per request, for 429s
 BACKOFF_SECONDS = 1.0  # first retry delay; doubles per attempt
 BACKOFF_CAP_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 600.0  # never sleep longer than this on one 429
+# Bounds of one entity's sync (settings CXW_HELPDESK_MAX_PAGES and
+# CXW_HELPDESK_SYNC_DEADLINE_SECONDS override them): a server that loops or stops
+# answering ends the sync with an error instead of holding the task forever.
+MAX_PAGES = 10_000
+SYNC_DEADLINE_SECONDS = 1800.0
+PROGRESS_EVERY_PAGES = 10
 
 TICKETS_PATH = "/api/v2/incremental/tickets/cursor.json"
 TICKET_EVENTS_PATH = "/api/v2/incremental/ticket_events.json"
@@ -105,6 +111,11 @@ class HelpdeskAuthError(HelpdeskError):
     """The helpdesk rejected the credentials (HTTP 401/403)."""
 
 
+class SyncBoundExceeded(HelpdeskError):
+    """A sync read past its page count or deadline, or the server sent a cursor it had
+    sent before (a loop): it is ended rather than left to run forever."""
+
+
 # -- HTTP client -----------------------------------------------------------------------
 
 
@@ -125,8 +136,15 @@ class HelpdeskClient:
         backoff_seconds: float = BACKOFF_SECONDS,
         per_page: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_pages: int = MAX_PAGES,
+        sync_deadline_seconds: float = SYNC_DEADLINE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
+        self.max_pages = max_pages
+        self.sync_deadline_seconds = sync_deadline_seconds
+        self.clock = clock
+        self.begin_sync("helpdesk")
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
@@ -147,6 +165,25 @@ class HelpdeskClient:
     def close(self) -> None:
         self.session.close()
 
+    def begin_sync(self, name: str) -> None:
+        """Start the bounds of one sync (an entity): its page count and its deadline."""
+        self.sync_name = name
+        self.sync_pages = 0
+        self._sync_started = self.clock()
+
+    def _remaining(self, where: str, last: str | None = None) -> float:
+        """Seconds left before the sync's deadline; raises once it has passed."""
+        elapsed = self.clock() - self._sync_started
+        remaining = self.sync_deadline_seconds - elapsed
+        if remaining <= 0:
+            raise SyncBoundExceeded(
+                f"helpdesk.{self.sync_name}: sync stopped after {elapsed:.0f} s, past its "
+                f"deadline of {self.sync_deadline_seconds:g} s "
+                f"(CXW_HELPDESK_SYNC_DEADLINE_SECONDS), {self.sync_pages} page(s) read"
+                + (f"; last on {where}: {last}" if last else "")
+            )
+        return remaining
+
     def url(self, path_or_url: str) -> str:
         """An absolute URL on the helpdesk's origin; refuses other hosts because the
         session would send them the credentials."""
@@ -164,13 +201,23 @@ class HelpdeskClient:
         url = self.url(path_or_url)
         where = urlsplit(url).path
         failures = rate_limited = 0
+        last: str | None = None
         while True:
+            remaining = self._remaining(where, last)
+            if self.sync_pages >= self.max_pages:
+                raise SyncBoundExceeded(
+                    f"helpdesk.{self.sync_name}: read {self.sync_pages} pages without reaching "
+                    f"the end of the stream (CXW_HELPDESK_MAX_PAGES={self.max_pages})"
+                )
             self.requests_made += 1
+            # No request may outlive the sync's deadline.
+            timeout = (min(self.timeout[0], remaining), min(self.timeout[1], remaining))
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout)
+                response = self.session.get(url, params=params, timeout=timeout)
             except (requests.Timeout, requests.ConnectionError) as error:
                 failures += 1
-                self._retry_or_raise(where, failures, f"{type(error).__name__}: {error}")
+                last = f"{type(error).__name__}: {error}"
+                self._retry_or_raise(where, failures, last)
                 continue
             status = response.status_code
             if status == 429:
@@ -190,9 +237,11 @@ class HelpdeskClient:
             if status >= 400:
                 raise HelpdeskError(f"helpdesk API: HTTP {status} on {where}: {_excerpt(response)}")
             try:
-                return response.json()
+                body = response.json()
             except ValueError as error:
                 raise HelpdeskError(f"helpdesk API: {where} did not return JSON") from error
+            self.sync_pages += 1
+            return body
 
     def _retry_or_raise(self, where: str, failures: int, what: str) -> None:
         if failures >= self.max_attempts:
@@ -202,7 +251,7 @@ class HelpdeskClient:
         delay = min(BACKOFF_CAP_SECONDS, self.backoff_seconds * 2 ** (failures - 1))
         delay *= 1 + random.random() * 0.1  # noqa: S311 - jitter, not cryptography
         log.warning("helpdesk: %s on %s; retry %d in %.1f s", what, where, failures, delay)
-        self.sleep(delay)
+        self.sleep(min(delay, self._remaining(where, what)))
 
     def _wait_for_rate_limit(self, where: str, response: requests.Response, count: int) -> None:
         if count > MAX_RATE_LIMIT_WAITS:
@@ -211,7 +260,7 @@ class HelpdeskClient:
         if seconds is None:
             seconds = min(BACKOFF_CAP_SECONDS, self.backoff_seconds * 2 ** (count - 1))
         log.warning("helpdesk: rate-limited on %s; waiting %.1f s (Retry-After)", where, seconds)
-        self.sleep(seconds)
+        self.sleep(min(seconds, self._remaining(where, "HTTP 429")))
 
 
 def retry_after_seconds(header: str | None) -> float | None:
@@ -316,6 +365,7 @@ def cursor_export(
     kept: dict[Any, dict[str, Any]] = {}
     params = _params(client, start_time=_unix(span.start))
     fetched = Fetched([])
+    seen: set[str] = set()
     while True:
         body = client.get(path, params)
         fetched.pages += 1
@@ -323,16 +373,28 @@ def cursor_export(
         for item in items:
             if _in_span(_moment(item.get("updated_at")), span):
                 _keep(kept, item)
+        _progress(client, path, fetched.pages, len(kept))
         cursor = body.get("after_cursor")
         if body.get("end_of_stream") or not cursor or _passed(items, sort_field, span.end):
             fetched.cursor = cursor or fetched.cursor
             break
-        if cursor == fetched.cursor:
-            raise HelpdeskError(f"helpdesk API: {path} returned the same after_cursor twice")
+        if str(cursor) in seen:
+            raise SyncBoundExceeded(
+                f"helpdesk.{client.sync_name}: {path} returned an after_cursor it had returned "
+                f"before (page {fetched.pages}): the server loops, so the sync is ended"
+            )
+        seen.add(str(cursor))
         fetched.cursor = cursor
         params = _params(client, cursor=cursor)
     fetched.records = list(kept.values())
     return fetched
+
+
+def _progress(client: HelpdeskClient, path: str, pages: int, records: int) -> None:
+    """Log a long sync's progress: its first page and every ``PROGRESS_EVERY_PAGES``."""
+    if pages == 1 or pages % PROGRESS_EVERY_PAGES == 0:
+        log.info("helpdesk.%s: %s page %d read, %d records so far", client.sync_name, path,
+                 pages, records)
 
 
 def _passed(items: list[dict[str, Any]], sort_field: str, end: datetime) -> bool:
@@ -359,6 +421,7 @@ def time_export(client: HelpdeskClient, path: str, key: str, span: Window) -> Fe
         for item in body.get(key) or []:
             if _in_span(_moment(item.get("timestamp", item.get("created_at"))), span):
                 _keep(kept, item)
+        _progress(client, path, fetched.pages, len(kept))
         end_time = body.get("end_time")
         fetched.cursor = end_time if end_time is not None else fetched.cursor
         if body.get("end_of_stream") or end_time is None or int(end_time) >= end:
@@ -762,7 +825,8 @@ class EntityBatch:
 
 def extract(client: HelpdeskClient, entity: Entity, span: Window) -> EntityBatch:
     """Fetch and flatten one entity's records updated in ``span`` (see ``read_span``;
-    the snapshot entities ignore it)."""
+    the snapshot entities ignore it). The sync's bounds (pages, deadline) start here."""
+    client.begin_sync(entity.name)
     fetched = entity.fetch(client, span)
     rows = entity.frame(fetched.records, client.config)
     return EntityBatch(entity, rows, fetched.cursor, fetched.pages)
