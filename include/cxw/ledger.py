@@ -117,6 +117,7 @@ class RunRecord:
     rejected: dict[str, str] = field(default_factory=dict)  # file/batch -> one-line reason
     skipped: dict[str, str] = field(default_factory=dict)  # still rejected, same content
     warnings: list[str] = field(default_factory=list)
+    error: str | None = None  # the one-line cause when the run failed outright
 
     def warn(self, message: str) -> None:
         log.warning("%s: %s", self.source, message)
@@ -132,6 +133,7 @@ class RunRecord:
                 "rejected": self.rejected,
                 "skipped": self.skipped,
                 "warnings": self.warnings,
+                "error": self.error,
             },
         )
 

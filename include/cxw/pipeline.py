@@ -10,7 +10,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import sqlalchemy.exc
+
 from cxw import connections, mart_validation, reports, warehouse
+from cxw.errors import PermanentError
 from cxw.lake import Window
 from cxw.landing import (
     BatchRejected,
@@ -36,28 +39,53 @@ from cxw.state import SyncState
 log = logging.getLogger(__name__)
 
 
+class SourceTableMissing(PermanentError):
+    """An orders table or column the contract names is not in the database."""
+
+
 def extract_orders(start: datetime, end: datetime, db_url: str | None = None) -> dict[str, int]:
     """Land every orders-database table's rows changed in ``[start, end)`` (a table's first
-    window: its whole history up to ``end``). Sync state is saved after each landing."""
+    window: its whole history up to ``end``). Sync state is saved after each landing.
+
+    A table whose batch is rejected does not hold the others back: they land, and the
+    rejections are raised together at the end (``FilesRejected``)."""
     settings = Settings.from_env()
     window = Window(start, end)
     state = SyncState(settings, "orders")
+    ledger = RejectedLedger(settings, "orders")
+    record = RunRecord("orders", window.batch_id)
     engine = orders.connect(db_url or connections.orders_db_url())
     landed: dict[str, int] = {}
+    failures: list[Exception] = []
     try:
         for table in orders.TABLES.values():
             previous = state.get(table.name)
             full_history = orders.is_first_sync(previous, window.batch_id)
-            rows = orders.extract_table(engine, table, window.start, window.end, full_history)
-            land_batch(
-                rows,
-                source="orders",
-                entity=table.name,
-                columns=table.columns,
-                window=window,
-                origin=f"orders database table '{table.name}' ({table.cursor_column} in window)",
-                settings=settings,
-            )
+            try:
+                rows = orders.extract_table(engine, table, window.start, window.end, full_history)
+            except sqlalchemy.exc.DBAPIError as error:
+                raise SourceTableMissing(
+                    f"orders.{table.name}: cannot read table {table.name!r} from the orders "
+                    f"database (AIRFLOW_CONN_ORDERS_DB): {one_line(error.orig or error)}"
+                ) from error
+            try:
+                land_batch(
+                    rows,
+                    source="orders",
+                    entity=table.name,
+                    columns=table.columns,
+                    window=window,
+                    origin=(
+                        f"orders database table '{table.name}' ({table.cursor_column} in window)"
+                    ),
+                    settings=settings,
+                )
+            except BatchRejected as rejected:
+                ledger.record(f"{table.name}/{window.batch_id}", None, one_line(rejected),
+                              rejected.quarantine_path)
+                record.rejected[table.name] = one_line(rejected)
+                failures.append(rejected)
+                continue
             state.save(table.name, {
                 "first_batch_id": (previous or {}).get("first_batch_id", window.batch_id),
                 "last_batch_id": window.batch_id,
@@ -66,9 +94,23 @@ def extract_orders(start: datetime, end: datetime, db_url: str | None = None) ->
             })
             landed[table.name] = len(rows)
             log.info("orders.%s: landed %d rows for %s", table.name, len(rows), window.batch_id)
+    except Exception as error:
+        record.error = one_line(error)
+        raise
     finally:
         engine.dispose()
+        record.landed = landed
+        record.save(settings)
+    _raise_rejections("orders", failures)
     return landed
+
+
+def _raise_rejections(source: str, failures: list[Exception]) -> None:
+    """One rejection as itself (its message names the batch and rules), several together."""
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise FilesRejected(source, failures)
 
 
 def run_window(
@@ -173,25 +215,48 @@ def extract_helpdesk(
         max_pages=settings.helpdesk_max_pages,
         sync_deadline_seconds=settings.helpdesk_sync_deadline_seconds,
     )
+    ledger = RejectedLedger(settings, helpdesk.SOURCE)
+    record = RunRecord(helpdesk.SOURCE, window.batch_id)
     landed: dict[str, int] = {}
-    with client:
-        for entity in helpdesk.ENTITIES.values():
-            name = entity.name
-            previous = state.get(name)
-            helpdesk.warn_on_gap(name, previous, window)
-            batch = helpdesk.extract(client, entity, helpdesk.read_span(window, previous))
-            land_batch(
-                batch.rows,
-                source=helpdesk.SOURCE,
-                entity=name,
-                columns=entity.columns,
-                window=window,
-                origin=f"{client.config.base_url} {entity.origin}, {batch.pages} page(s)",
-                settings=settings,
-            )
-            state.save(name, helpdesk.landed_state(batch, window, datetime.now(UTC), previous))
-            landed[name] = len(batch.rows)
-            log.info("helpdesk.%s: landed %d rows for %s", name, len(batch.rows), window.batch_id)
+    failures: list[Exception] = []
+    try:
+        with client:
+            for entity in helpdesk.ENTITIES.values():
+                name = entity.name
+                previous = state.get(name)
+                helpdesk.warn_on_gap(name, previous, window)
+                batch = helpdesk.extract(client, entity, helpdesk.read_span(window, previous))
+                try:
+                    land_batch(
+                        batch.rows,
+                        source=helpdesk.SOURCE,
+                        entity=name,
+                        columns=entity.columns,
+                        window=window,
+                        origin=f"{client.config.base_url} {entity.origin}, {batch.pages} page(s)",
+                        settings=settings,
+                    )
+                except BatchRejected as rejected:
+                    # The other entities still land; this one's state stays where it was.
+                    ledger.record(f"{name}/{window.batch_id}", None, one_line(rejected),
+                                  rejected.quarantine_path)
+                    record.rejected[name] = one_line(rejected)
+                    failures.append(rejected)
+                    continue
+                state.save(
+                    name, helpdesk.landed_state(batch, window, datetime.now(UTC), previous)
+                )
+                landed[name] = len(batch.rows)
+                log.info(
+                    "helpdesk.%s: landed %d rows for %s", name, len(batch.rows), window.batch_id
+                )
+    except Exception as error:
+        record.error = one_line(error)
+        raise
+    finally:
+        record.landed = landed
+        record.save(settings)
+    _raise_rejections(helpdesk.SOURCE, failures)
     return landed
 
 

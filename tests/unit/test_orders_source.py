@@ -79,3 +79,22 @@ def test_first_window_reads_the_whole_history_later_ones_only_the_window(
     assert orders.is_first_sync(None, "b1")
     assert orders.is_first_sync({"first_batch_id": "b1"}, "b1"), "a rerun reads it all again"
     assert not orders.is_first_sync({"first_batch_id": "b1"}, "b2")
+
+
+def test_a_missing_table_is_one_line_naming_table_and_setting(
+    tmp_path: Path, cxw_home: Path
+) -> None:
+    from cxw import pipeline
+    from cxw.errors import PermanentError
+
+    path = create_orders_db(tmp_path / "orders.db")
+    with sqlite3.connect(path) as connection:
+        connection.execute("drop table refunds")
+    with pytest.raises(PermanentError) as caught:
+        pipeline.extract_orders(utc(2026, 1, 1), utc(2026, 1, 3), f"sqlite:///{path}")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "orders.refunds: cannot read table 'refunds' from the orders database "
+        "(AIRFLOW_CONN_ORDERS_DB): no such table: refunds"
+    )
