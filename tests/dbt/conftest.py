@@ -100,6 +100,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
              "updated_at": ts("2026-01-05 10:05"), "status": "open", "priority": "high",
              "requester_id": 21, "channel": "voice", "subject": "Call",
              "order_id_field": "", "satisfaction_score": "unoffered"},
+            # Deleted in the helpdesk: the export sends it again with status "deleted".
+            {**ticket, "id": 3, "created_at": ts("2026-01-03 09:00"),
+             "updated_at": ts("2026-01-04 09:00"), "status": "deleted", "priority": "normal",
+             "requester_id": 20, "channel": "email", "subject": "Spam",
+             "order_id_field": "", "satisfaction_score": "unoffered"},
         ])
         land(settings, "helpdesk", "ticket_events", [
             event(1, 100, 1, "2026-01-02 16:00", "Create", field_name="status", value="new"),
@@ -115,6 +120,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
             event(8, 200, 2, "2026-01-05 10:00", "Comment", is_public=True, author_id=10),
             event(9, 201, 2, "2026-01-05 10:05", "Change", field_name="status",
                   value="open", previous_value="new"),
+            event(10, 300, 3, "2026-01-03 09:00", "Create", field_name="status", value="new"),
+            event(11, 301, 3, "2026-01-04 09:00", "Change", field_name="status",
+                  value="deleted", previous_value="new"),
         ])
         land(settings, "surveys", "responses", [
             {"response_id": "r1", "survey_type": "csat", "submitted_at": ts("2026-01-05 12:00"),

@@ -43,6 +43,19 @@ def test_ticket_metrics_match_the_hand_computed_values(built: Path) -> None:
     assert two["requester_wait_minutes"] == 14 * 60  # new/open until the end of Jan 5
 
 
+def test_a_deleted_ticket_is_kept_in_staging_and_left_out_of_every_count(built: Path) -> None:
+    # Ticket 3 (email, created Jan 3, deleted Jan 4) passed the landing suite and the
+    # staging tests; the marts hold tickets 1 and 2 only, and the email channel's counts
+    # are those of ticket 1 alone (test_daily_kpis_and_agents: created [1, 0, 0, 0]).
+    staged = query(built, "select ticket_id, is_deleted from staging.stg_helpdesk__tickets")
+    assert dict(zip(staged["ticket_id"], staged["is_deleted"], strict=True)) == {
+        1: False, 2: False, 3: True,
+    }
+    assert query(built, "select ticket_id from service.tickets order by 1")[
+        "ticket_id"
+    ].tolist() == [1, 2]
+
+
 def test_daily_kpis_and_agents(built: Path) -> None:
     kpis = query(built, "select * from service.daily_kpis order by date, channel")
     email = kpis[kpis["channel"] == "email"].set_index("date")

@@ -16,7 +16,7 @@ import pytest
 
 from cxw import pipeline
 from cxw.lake import Window
-from cxw.landing import BatchRejected
+from cxw.landing import BatchRejected, land_batch
 from cxw.settings import Settings
 from cxw.sources import helpdesk
 from cxw.sources.helpdesk import (
@@ -269,6 +269,27 @@ def test_ticket_row_takes_the_order_field_and_keeps_the_record() -> None:
     without = {**ticket, "custom_fields": [{"id": 777, "value": ""}], "satisfaction_rating": None}
     row = ENTITIES["tickets"].frame([without], CONFIG).iloc[0]
     assert row["order_id_field"] == "" and row["satisfaction_score"] is None
+
+
+def test_a_deleted_ticket_passes_the_landing_suite(cxw_home: Path) -> None:
+    # A routine Zendesk deletion: the export sends the ticket again, status "deleted".
+    deleted = {
+        "id": 9, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-06T11:00:00Z",
+        "status": "deleted", "priority": "normal", "requester_id": 5, "submitter_id": 5,
+        "assignee_id": None, "group_id": 3, "via": {"channel": "email"}, "subject": "Spam",
+        "tags": [], "custom_fields": [], "satisfaction_rating": None,
+    }
+    window = Window(utc(2026, 1, 6), utc(2026, 1, 7))
+    landed = land_batch(
+        ENTITIES["tickets"].frame([deleted], CONFIG),
+        source="helpdesk",
+        entity="tickets",
+        columns=ENTITIES["tickets"].columns,
+        window=window,
+        origin="test",
+        settings=Settings.from_env(),
+    )
+    assert pd.read_parquet(landed)["status"].tolist() == ["deleted"]
 
 
 def test_ticket_events_give_one_row_per_child_event_deduplicated() -> None:

@@ -9,7 +9,10 @@ with
 
 tickets as (
 
+    -- A deleted ticket leaves the marts: every count (daily_kpis, agents, customers)
+    -- starts from this table.
     select * from {{ ref('stg_helpdesk__tickets') }}
+    where is_deleted is not true
 
 ),
 

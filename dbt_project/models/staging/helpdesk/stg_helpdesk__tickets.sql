@@ -25,6 +25,8 @@ final as (
         {{ to_utc('created_at') }} as created_at,
         {{ to_utc('updated_at') }} as updated_at,
         status,
+        -- The incremental export sends a deleted ticket again with status 'deleted'.
+        coalesce(status = 'deleted', false) as is_deleted,
         priority,
         requester_id,
         submitter_id,
