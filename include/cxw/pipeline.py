@@ -159,9 +159,31 @@ def as_of_date(
     return (logical_date - timedelta(days=1)).date()
 
 
+def latest_landed_date(settings: Settings, today: date | None = None) -> date | None:
+    """The last day whose data the lake holds: the latest end of any landed batch's
+    window (batch ids are ``<start>_<end>``), never after ``today``."""
+    ends = [
+        datetime.strptime(path.stem.rsplit("_", 1)[-1], "%Y%m%dT%H%M%S")
+        for path in settings.lake_dir.glob("*/*/*.parquet")
+        if "_" in path.stem
+    ]
+    if not ends:
+        return None
+    latest = (max(ends) - timedelta(microseconds=1)).date()
+    return min(latest, today or datetime.now(UTC).date())
+
+
 def build_warehouse(as_of: date) -> str:
-    """``dbt build`` (models and their tests) as of the run's data date."""
+    """``dbt build`` (models and their tests) as of the run's data date, or as of the
+    latest landed data if the lake holds later days: a rerun or backfill of an older
+    range rebuilds the warehouse over everything landed, so it must measure tenure and
+    recency as of the newest data, exactly as the run that landed it did."""
     settings = Settings.from_env()
+    latest = latest_landed_date(settings)
+    if latest is not None and latest > as_of:
+        log.info("building as of %s, the latest landed data (the run asked for %s)",
+                 latest, as_of)
+        as_of = latest
     warehouse.build(settings, as_of)
     return str(settings.warehouse_path)
 

@@ -1,13 +1,20 @@
 {#- One row per GA4 session. Incremental: a run rebuilds only the sessions with an
     event on the last `lookback_days` event dates already built or landed since the
     last run, each from all of its events (a session can cross midnight, so the day
-    before the earliest changed event is read too), and replaces them by session_key. -#}
+    before the earliest changed event is read too), and replaces them by session_key.
+    A re-read day can also hold fewer sessions than before (Google rewrote it): the
+    post-hook deletes the sessions that no longer have any event, as a full rebuild
+    would not have them. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='session_key',
         on_schema_change='append_new_columns',
+        post_hook=[
+            "delete from {{ this }} where session_key not in ("
+            ~ "select session_key from {{ ref('stg_web__events') }} where session_key is not null)"
+        ],
     )
 }}
 
