@@ -3,6 +3,7 @@
     cxw demo                              # the built-in demo sources, end to end
     cxw run --start 2026-01-01 --end 2026-01-07   # any date range (also backfills)
     cxw show                              # what the published warehouse holds
+    cxw check                             # every setting, in seconds, before a run
     cxw cluster --workers 2               # Airflow with Celery workers, as docker-compose.yaml
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from cxw import cluster, local_airflow, reports, warehouse
+from cxw import check, cluster, local_airflow, reports, run_summary, warehouse
 from cxw.dag_defaults import START_DATE
 from cxw.settings import Settings
 
@@ -188,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands.add_parser("show", help="print what the published warehouse holds")
     commands.add_parser(
+        "check", help="check every setting (folders, connections, tables) in seconds"
+    )
+    commands.add_parser(
         "airflow", help="start the local Airflow (api-server, scheduler, ...) to watch the DAGs"
     )
     cluster_command = commands.add_parser(
@@ -211,13 +215,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--demo", action="store_true", help="point it at the demo company, up to yesterday"
     )
     args = parser.parse_args(argv)
+    if args.command == "check":
+        return check.main()
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(lenient=True)
     try:
         if args.command == "demo":
             demo(settings, customers=args.customers, daily=args.daily)
         elif args.command == "run":
+            if not _settings_ok():
+                return 1
             run_range(settings, args.start, args.end, daily=args.daily)
+            print("\n" + run_summary.summary(settings, args.end))
             show(settings)
         elif args.command == "cluster":
             if args.demo:
@@ -243,9 +252,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             show(settings)
     except (local_airflow.AirflowFailed, cluster.ClusterFailed, ValueError) as error:
-        print(f"\ncxw {args.command} failed: {error}", file=sys.stderr)
+        if args.command == "run":
+            # The one-line cause and where the full output is, then what did land.
+            print("\n" + run_summary.failure_line(settings, "run", error), file=sys.stderr)
+            print("\n" + run_summary.summary(settings, args.end), file=sys.stderr)
+        else:
+            print(f"\ncxw {args.command} failed: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _settings_ok() -> bool:
+    """``cxw check`` before a run: print the problems; False (nothing runs) on errors."""
+    problems = check.run_checks()
+    for problem in problems:
+        print(problem, file=sys.stderr if problem.is_error else sys.stdout)
+    if any(problem.is_error for problem in problems):
+        print("cxw run: nothing was run; fix the settings above (cxw check)", file=sys.stderr)
+        return False
+    return True
 
 
 if __name__ == "__main__":

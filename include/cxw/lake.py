@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +38,17 @@ class Window:
     def batch_id(self) -> str:
         fmt = "%Y%m%dT%H%M%S"
         return f"{self.start.strftime(fmt)}_{self.end.strftime(fmt)}"
+
+
+def latest_data_date(folder: Path) -> date | None:
+    """The last day whose data the batches under ``folder`` hold (a source's or the
+    whole lake's): the latest window end in their batch ids, minus a moment."""
+    ends = [
+        datetime.strptime(path.stem.rsplit("_", 1)[-1], "%Y%m%dT%H%M%S")
+        for path in folder.rglob("*.parquet")
+        if not path.name.startswith(".") and "_" in path.stem
+    ]
+    return (max(ends) - timedelta(microseconds=1)).date() if ends else None
 
 
 def batch_path(root: Path, source: str, entity: str, batch_id: str) -> Path:

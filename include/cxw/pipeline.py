@@ -14,7 +14,7 @@ import sqlalchemy.exc
 
 from cxw import connections, mart_validation, reports, warehouse
 from cxw.errors import PermanentError
-from cxw.lake import Window
+from cxw.lake import Window, latest_data_date
 from cxw.landing import (
     BatchRejected,
     FilesRejected,
@@ -160,16 +160,10 @@ def as_of_date(
 
 
 def latest_landed_date(settings: Settings, today: date | None = None) -> date | None:
-    """The last day whose data the lake holds: the latest end of any landed batch's
-    window (batch ids are ``<start>_<end>``), never after ``today``."""
-    ends = [
-        datetime.strptime(path.stem.rsplit("_", 1)[-1], "%Y%m%dT%H%M%S")
-        for path in settings.lake_dir.glob("*/*/*.parquet")
-        if "_" in path.stem
-    ]
-    if not ends:
+    """The last day whose data the lake holds (any source), never after ``today``."""
+    latest = latest_data_date(settings.lake_dir)
+    if latest is None:
         return None
-    latest = (max(ends) - timedelta(microseconds=1)).date()
     return min(latest, today or datetime.now(UTC).date())
 
 

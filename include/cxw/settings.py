@@ -34,17 +34,20 @@ class Settings:
     web_late_deadline_hours: float = 12.0
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, *, lenient: bool = False) -> Settings:
+        """The settings from the environment; an unusable number raises ``SettingError``
+        unless ``lenient`` (``cxw check``, which reports it), which takes its default."""
+        number = _lenient_number if lenient else _number
         home = Path(os.environ.get("CXW_HOME") or DEFAULT_HOME).expanduser().resolve()
         return cls(
             home=home,
             web_export_path=os.environ.get("CXW_WEB_EXPORT_PATH") or None,
             survey_drop_path=os.environ.get("CXW_SURVEY_DROP_PATH") or None,
             email_salt=os.environ.get("CXW_EMAIL_SALT", ""),
-            helpdesk_max_pages=int(_number("CXW_HELPDESK_MAX_PAGES", 10_000)),
-            helpdesk_sync_deadline_seconds=_number("CXW_HELPDESK_SYNC_DEADLINE_SECONDS", 1800),
-            helpdesk_request_timeout_seconds=_number("CXW_HELPDESK_REQUEST_TIMEOUT_SECONDS", 60),
-            web_late_deadline_hours=_number("CXW_WEB_LATE_DEADLINE_HOURS", 12),
+            helpdesk_max_pages=int(number("CXW_HELPDESK_MAX_PAGES", 10_000)),
+            helpdesk_sync_deadline_seconds=number("CXW_HELPDESK_SYNC_DEADLINE_SECONDS", 1800),
+            helpdesk_request_timeout_seconds=number("CXW_HELPDESK_REQUEST_TIMEOUT_SECONDS", 60),
+            web_late_deadline_hours=number("CXW_WEB_LATE_DEADLINE_HOURS", 12),
         )
 
     @property
@@ -112,3 +115,10 @@ def _number(name: str, default: float) -> float:
     if value <= 0:
         raise SettingError(f"{name}={text!r} must be greater than 0")
     return value
+
+
+def _lenient_number(name: str, default: float) -> float:
+    try:
+        return _number(name, default)
+    except SettingError:
+        return float(default)
