@@ -10,8 +10,10 @@ its sync state is saved only after the batch has landed.
 Connection: `helpdesk_api` (base URL, agent email, API token, `order_field_id` extra).
 Survives 429 (honours `Retry-After`), 5xx bursts and timeouts with bounded retries.
 
-A batch that fails validation is quarantined and the task fails naming the file or
-page, the rule and the offending rows; nothing already landed changes.
+First `check_settings` checks this source's settings (a wrong one fails at once, no
+retries). A batch that fails validation is quarantined and recorded in the rejected-file
+ledger (later runs skip it until it changes); the good data still lands and the asset is
+emitted, then `report_rejections` fails the run naming the file or batch and the rules.
 Emits the `cxw://lake/raw/helpdesk` asset; the `transform` DAG is scheduled on it.
 """
 
@@ -39,18 +41,36 @@ from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
     },
 )
 def extract_helpdesk():
+    @task
+    def check_settings() -> None:
+        """This source's settings, in seconds, before anything is extracted."""
+        from cxw import check
+
+        check.require("helpdesk")
+
+    # Emits the asset whenever good data landed, even if some was rejected, so the
+    # transform builds on it; the rejections end the run red in report_rejections.
     @task(outlets=[RAW_HELPDESK])
-    def land_helpdesk(**context) -> dict[str, int]:
+    def land_helpdesk(**context) -> dict:
         from cxw import pipeline
 
         start, end = pipeline.run_window(
             context["params"], context["data_interval_start"], context["data_interval_end"]
         )
-        landed = pipeline.extract_helpdesk(start, end)
+        result = pipeline.land_source("helpdesk", start, end)
         context["outlet_events"][RAW_HELPDESK].extra = pipeline.asset_extra(start, end)
-        return landed
+        return result
 
-    land_helpdesk()
+    @task
+    def report_rejections(result: dict) -> None:
+        """Fails with the one-line summary if any file or batch was rejected."""
+        from cxw import pipeline
+
+        pipeline.fail_on_rejections(result)
+
+    landed = land_helpdesk()
+    check_settings() >> landed
+    report_rejections(landed)
 
 
 extract_helpdesk()

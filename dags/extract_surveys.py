@@ -7,8 +7,10 @@ batch. Validated with `expectations/surveys/responses.json`.
 
 Setting: `CXW_SURVEY_DROP_PATH`.
 
-A batch that fails validation is quarantined and the task fails naming the file or
-page, the rule and the offending rows; nothing already landed changes.
+First `check_settings` checks this source's settings (a wrong one fails at once, no
+retries). A batch that fails validation is quarantined and recorded in the rejected-file
+ledger (later runs skip it until it changes); the good data still lands and the asset is
+emitted, then `report_rejections` fails the run naming the file or batch and the rules.
 Emits the `cxw://lake/raw/surveys` asset; the `transform` DAG is scheduled on it.
 """
 
@@ -36,18 +38,36 @@ from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
     },
 )
 def extract_surveys():
+    @task
+    def check_settings() -> None:
+        """This source's settings, in seconds, before anything is extracted."""
+        from cxw import check
+
+        check.require("surveys")
+
+    # Emits the asset whenever good data landed, even if some was rejected, so the
+    # transform builds on it; the rejections end the run red in report_rejections.
     @task(outlets=[RAW_SURVEYS])
-    def land_surveys(**context) -> dict[str, int]:
+    def land_surveys(**context) -> dict:
         from cxw import pipeline
 
         start, end = pipeline.run_window(
             context["params"], context["data_interval_start"], context["data_interval_end"]
         )
-        landed = pipeline.extract_surveys(start, end)
+        result = pipeline.land_source("surveys", start, end)
         context["outlet_events"][RAW_SURVEYS].extra = pipeline.asset_extra(start, end)
-        return landed
+        return result
 
-    land_surveys()
+    @task
+    def report_rejections(result: dict) -> None:
+        """Fails with the one-line summary if any file or batch was rejected."""
+        from cxw import pipeline
+
+        pipeline.fail_on_rejections(result)
+
+    landed = land_surveys()
+    check_settings() >> landed
+    report_rejections(landed)
 
 
 extract_surveys()

@@ -8,8 +8,10 @@ schema; a flat projection is validated with `expectations/web/events.json`.
 
 Setting: `CXW_WEB_EXPORT_PATH`.
 
-A batch that fails validation is quarantined and the task fails naming the file or
-page, the rule and the offending rows; nothing already landed changes.
+First `check_settings` checks this source's settings (a wrong one fails at once, no
+retries). A batch that fails validation is quarantined and recorded in the rejected-file
+ledger (later runs skip it until it changes); the good data still lands and the asset is
+emitted, then `report_rejections` fails the run naming the file or batch and the rules.
 Emits the `cxw://lake/raw/web` asset; the `transform` DAG is scheduled on it.
 """
 
@@ -37,18 +39,47 @@ from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
     },
 )
 def extract_web():
-    @task(outlets=[RAW_WEB])
-    def land_web(**context) -> dict[str, int]:
+    @task
+    def check_settings() -> None:
+        """This source's settings, in seconds, before anything is extracted."""
+        from cxw import check
+
+        check.require("web")
+
+    # Waits, without holding a worker slot, until the latest day's export is there or
+    # its deadline (CXW_WEB_LATE_DEADLINE_HOURS) has passed (then a day without traffic).
+    @task.sensor(poke_interval=600, timeout=36 * 3600, mode="reschedule")
+    def wait_for_latest_export(**context) -> bool:
         from cxw import pipeline
 
         start, end = pipeline.run_window(
             context["params"], context["data_interval_start"], context["data_interval_end"]
         )
-        landed = pipeline.extract_web(start, end)
-        context["outlet_events"][RAW_WEB].extra = pipeline.asset_extra(start, end)
-        return landed
+        return pipeline.web_export_ready(start, end)
 
-    land_web()
+    # Emits the asset whenever good data landed, even if some was rejected, so the
+    # transform builds on it; the rejections end the run red in report_rejections.
+    @task(outlets=[RAW_WEB])
+    def land_web(**context) -> dict:
+        from cxw import pipeline
+
+        start, end = pipeline.run_window(
+            context["params"], context["data_interval_start"], context["data_interval_end"]
+        )
+        result = pipeline.land_source("web", start, end)
+        context["outlet_events"][RAW_WEB].extra = pipeline.asset_extra(start, end)
+        return result
+
+    @task
+    def report_rejections(result: dict) -> None:
+        """Fails with the one-line summary if any file or batch was rejected."""
+        from cxw import pipeline
+
+        pipeline.fail_on_rejections(result)
+
+    landed = land_web()
+    check_settings() >> wait_for_latest_export() >> landed
+    report_rejections(landed)
 
 
 extract_web()

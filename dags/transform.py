@@ -10,8 +10,11 @@ failed run leaves the last good warehouse in place. Finally it writes the report
 `$CXW_HOME/reports/`: the CX dashboard (`dashboard.html`) and the dbt docs
 (`dbt-docs.html`), both static pages that open offline.
 
-Scheduled on the raw-layer assets of all four extract DAGs: it runs once each of them
-has landed new data. Only one task at a time opens the DuckDB warehouse, whatever the
+Scheduled on the raw-layer assets of the four extract DAGs OR a daily deadline: it runs
+once every source has landed new data, and in any case at the deadline (13:00 UTC) on
+whatever has landed, so one failing source never holds the others' data back. What is
+stale shows in the run summary and in dbt source freshness; the marts are built as of
+the latest landed data. Only one task at a time opens the DuckDB warehouse, whatever the
 executor and however many workers: every task here runs in the one-slot
 `warehouse_writer` pool (created by `airflow-init` in docker-compose.yaml, `cxw run`,
 `cxw airflow` and `cxw cluster`), besides `max_active_runs=1` and the writer lock.
@@ -19,15 +22,18 @@ executor and however many workers: every task here runs in the one-slot
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from cxw.assets import RAW_LAYER, WAREHOUSE
+from cxw.assets import ALL_SOURCES_LANDED, TRANSFORM_DEADLINE_CRON, WAREHOUSE
 from cxw.dag_defaults import DEFAULT_ARGS, START_DATE, WAREHOUSE_POOL
 
 
 @dag(
     dag_id="transform",
-    schedule=RAW_LAYER,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable(TRANSFORM_DEADLINE_CRON, timezone="UTC"),
+        assets=ALL_SOURCES_LANDED,
+    ),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -28,6 +28,7 @@ from cxw.ledger import (
     RejectedLedger,
     RunRecord,
     checksum,
+    last_runs,
     one_line,
     quarantine_unreadable,
 )
@@ -128,6 +129,57 @@ def run_window(
     if end <= start:
         raise ValueError(f"window_end {end.date()} must be after window_start {start.date()}")
     return start, end
+
+
+class DataRejected(PermanentError):
+    """Some of a run's files or batches were rejected (recorded in the ledger, the rest
+    landed): the run ends red with this one-line summary, without retries (the same
+    data would fail the same way)."""
+
+
+def land_source(source: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """What an extract DAG's landing task does: extract ``source`` for ``[start, end)``.
+    Rejected files or batches do not fail it (the good data landed, and the transform
+    must hear of it through the asset event): they come back as a one-line summary in
+    ``rejected``, for ``fail_on_rejections`` to end the run red. Anything else (a bad
+    connection, a late export, an unreachable server) raises as usual."""
+    extract = {
+        "helpdesk": extract_helpdesk,
+        "web": extract_web,
+        "orders": extract_orders,
+        "surveys": extract_surveys,
+    }[source]
+    try:
+        return {"landed": extract(start, end), "rejected": None}
+    except (BatchRejected, FilesRejected) as error:
+        failures = error.failures if isinstance(error, FilesRejected) else [error]
+        record = last_runs(Settings.from_env()).get(source) or {}
+        summary = f"{source}: {len(failures)} rejected (the rest landed): " + " | ".join(
+            one_line(failure) for failure in failures
+        )
+        log.error("%s", summary)
+        return {"landed": record.get("landed", {}), "rejected": summary}
+
+
+def fail_on_rejections(result: Mapping[str, Any]) -> None:
+    """End an extract run red, with the one-line summary, if its landing rejected data."""
+    if result.get("rejected"):
+        raise DataRejected(result["rejected"])
+
+
+def web_export_ready(start: datetime, end: datetime, now: datetime | None = None) -> bool:
+    """Whether the web run for ``[start, end)`` should land now: the latest day's export
+    is there, or its deadline (``CXW_WEB_LATE_DEADLINE_HOURS``) has passed and the day
+    counts as one without traffic. What the web DAG's sensor pokes."""
+    settings = Settings.from_env()
+    location = Location(_required(settings.web_export_path, "CXW_WEB_EXPORT_PATH"))
+    window = Window(start, end)
+    latest = web.latest_day(window)
+    if latest not in web.scan_exports(location, window).missing:
+        return True
+    late = web.is_late(latest, now or datetime.now(UTC), settings.web_late_deadline_hours)
+    log.info("web: export for %s %s", latest, "not there yet" if late else "past its deadline")
+    return not late
 
 
 def asset_extra(start: datetime, end: datetime) -> dict[str, str]:

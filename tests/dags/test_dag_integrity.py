@@ -6,6 +6,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import Asset, CronDataIntervalTimetable
 
+from cxw.assets import RAW_LAYER, TRANSFORM_DEADLINE_CRON
 from cxw.dag_defaults import WAREHOUSE_POOL
 from cxw.local_airflow import DAGS_DIR
 
@@ -67,3 +68,31 @@ def test_warehouse_tasks_share_the_one_slot_writer_pool(dagbag: DagBag) -> None:
     for dag_id, dag in dagbag.dags.items():
         if dag_id.startswith("extract_"):
             assert all(task.pool != WAREHOUSE_POOL for task in dag.tasks), dag_id
+
+
+def test_transform_runs_when_all_landed_or_at_its_deadline_never_waiting_forever(
+    dagbag: DagBag,
+) -> None:
+    """One failing source must not hold the transform back: the schedule is the four
+    raw assets together OR a daily time, whichever comes first."""
+    transform = dagbag.dags["transform"]
+    timetable = transform.timetable
+    assert type(timetable).__name__ == "AssetOrTimeSchedule"
+    assert timetable.timetable.expression == TRANSFORM_DEADLINE_CRON
+    condition = timetable.asset_condition
+    assert type(condition).__name__.endswith("AssetAll")
+    assert {asset.uri for asset in condition.objects} == {asset.uri for asset in RAW_LAYER}
+
+
+def test_extract_dags_check_first_and_report_rejections_last(dagbag: DagBag) -> None:
+    for dag_id, dag in dagbag.dags.items():
+        if not dag_id.startswith("extract_"):
+            continue
+        source = dag_id.removeprefix("extract_")
+        check = dag.get_task("check_settings")
+        assert not check.upstream_task_ids, dag_id
+        land = dag.get_task(f"land_{source}")
+        assert check.task_id in land.get_flat_relative_ids(upstream=True), dag_id
+        report = dag.get_task("report_rejections")
+        assert report.upstream_task_ids == {land.task_id}, dag_id
+        assert land.outlets, dag_id
