@@ -93,6 +93,7 @@ def extract_orders(start: datetime, end: datetime, db_url: str | None = None) ->
                 "landed_until": max(end.isoformat(), (previous or {}).get("landed_until", "")),
                 "rows": len(rows),
             })
+            ledger.clear(f"{table.name}/{window.batch_id}")
             landed[table.name] = len(rows)
             log.info("orders.%s: landed %d rows for %s", table.name, len(rows), window.batch_id)
     except Exception as error:
@@ -314,6 +315,7 @@ def extract_helpdesk(
                 state.save(
                     name, helpdesk.landed_state(batch, window, datetime.now(UTC), previous)
                 )
+                ledger.clear(f"{name}/{window.batch_id}")
                 landed[name] = len(batch.rows)
                 log.info(
                     "helpdesk.%s: landed %d rows for %s", name, len(batch.rows), window.batch_id
@@ -418,6 +420,7 @@ def extract_web(start: datetime, end: datetime, now: datetime | None = None) -> 
                 failures.append(result)
                 continue
             ledger.clear(export.name)
+            ledger.clear(f"events_{export.day:%Y%m%d}")  # a day once exported twice
             landed[export.name] = batch.rows
             log.info("web.events: landed %d events from %s", batch.rows, export.path)
     record.landed = landed

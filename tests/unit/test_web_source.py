@@ -202,6 +202,10 @@ def test_two_exports_for_one_day_reject_that_day_only(exports: Path) -> None:
     assert list(lake_files(exports)) == ["20260309T000000_20260310T000000.parquet"]
     assert list(last_run()["rejected"]) == ["events_20260310"]
 
+    (exports / "events_20260310.jsonl").unlink()  # the operator keeps one
+    assert run(DAY) == {"events_20260309.jsonl": 1, "events_20260310.jsonl.gz": 1}
+    assert RejectedLedger(Settings.from_env(), "web").entries() == {}
+
 
 def test_a_misnamed_export_is_warned_about(exports: Path) -> None:
     write_day(exports, DAY, [event(DAY)])
@@ -304,3 +308,16 @@ def test_an_unreadable_file_is_quarantined_with_its_bytes_skipped_then_revalidat
     write_day(exports, DAY, [event(DAY)], gz=True)
     assert run(DAY) == {broken.name: 1}
     assert RejectedLedger(Settings.from_env(), "web").entries() == {}
+
+
+def test_one_re_read_setting_for_the_extractor_and_the_dbt_models() -> None:
+    import yaml
+
+    from cxw.settings import DBT_PROJECT_DIR
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    assert web.REREAD_DAYS == project["vars"]["web_reread_days"] == 2
+    for model in ("staging/web/stg_web__events.sql",
+                  "intermediate/experience/int_web_sessions_aggregated.sql"):
+        sql = (DBT_PROJECT_DIR / "models" / model).read_text()
+        assert "{%- set lookback_days = var('web_reread_days') -%}" in sql, model

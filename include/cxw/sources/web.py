@@ -38,13 +38,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
+import yaml
 
 from cxw.lake import Window
 from cxw.schema import PARSE_ERRORS
+from cxw.settings import DBT_PROJECT_DIR
 from cxw.sources.location import Location
 
+
+def _reread_days() -> int:
+    """The dbt project's ``web_reread_days`` var: one setting for the extractor and the
+    incremental web models."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return int(project["vars"]["web_reread_days"])
+
+
 #: Days before the window's first day that are read again (Google rewrites for 72 h).
-REREAD_DAYS = 2
+REREAD_DAYS = _reread_days()
 SUFFIXES = (".jsonl", ".jsonl.gz")
 SOURCE_FILE = "_source_file"
 # JSON blocks handed to the reader's threads: larger than the 1 MiB default because

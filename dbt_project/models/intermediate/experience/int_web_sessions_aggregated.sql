@@ -18,7 +18,7 @@
     )
 }}
 
-{%- set lookback_days = 3 -%}
+{%- set lookback_days = var('web_reread_days') -%}
 
 with
 

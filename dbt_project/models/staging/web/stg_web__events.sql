@@ -12,7 +12,7 @@
     )
 }}
 
-{%- set lookback_days = 3 -%}
+{%- set lookback_days = var('web_reread_days') -%}
 
 with
 
