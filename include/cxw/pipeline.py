@@ -49,7 +49,8 @@ def extract_orders(start: datetime, end: datetime, db_url: str | None = None) ->
     window: its whole history up to ``end``). Sync state is saved after each landing.
 
     A table whose batch is rejected does not hold the others back: they land, and the
-    rejections are raised together at the end (``FilesRejected``)."""
+    rejection is raised at the end (several together as ``FilesRejected``). A table or
+    column missing from the database is a ``SourceTableMissing`` naming it."""
     settings = Settings.from_env()
     window = Window(start, end)
     state = SyncState(settings, "orders")
@@ -65,6 +66,8 @@ def extract_orders(start: datetime, end: datetime, db_url: str | None = None) ->
             try:
                 rows = orders.extract_table(engine, table, window.start, window.end, full_history)
             except sqlalchemy.exc.DBAPIError as error:
+                if not _is_missing_relation(error):
+                    raise  # a lost connection and the like: transient, retried
                 raise SourceTableMissing(
                     f"orders.{table.name}: cannot read table {table.name!r} from the orders "
                     f"database (AIRFLOW_CONN_ORDERS_DB): {one_line(error.orig or error)}"
@@ -105,6 +108,12 @@ def extract_orders(start: datetime, end: datetime, db_url: str | None = None) ->
         record.save(settings)
     _raise_rejections("orders", failures)
     return landed
+
+
+def _is_missing_relation(error: sqlalchemy.exc.DBAPIError) -> bool:
+    """SQLite's "no such table/column", PostgreSQL's "... does not exist"."""
+    text = str(error.orig or error).lower()
+    return "no such table" in text or "no such column" in text or "does not exist" in text
 
 
 def _raise_rejections(source: str, failures: list[Exception]) -> None:
