@@ -17,6 +17,7 @@ import pytest
 from cxw import pipeline
 from cxw.lake import Window
 from cxw.landing import BatchRejected, land_batch
+from cxw.ledger import last_runs
 from cxw.settings import Settings
 from cxw.sources import helpdesk
 from cxw.sources.helpdesk import (
@@ -417,6 +418,7 @@ def test_bad_record_is_quarantined_and_nothing_published_changes(
     content = published[0].read_bytes()
     state = SyncState(Settings.from_env(), "helpdesk")
     saved = state.get("tickets")
+    users_landed_at = state.get("users")["landed_at"]
 
     ticket_id = spoil_a_ticket_status(helpdesk_dir, tmp_path / "spoiled")
     spoiled = HelpdeskServer(tmp_path / "spoiled", now=server.now)
@@ -429,6 +431,9 @@ def test_bad_record_is_quarantined_and_nothing_published_changes(
     assert (error.value.quarantine_path / "validation.json").exists()
     assert batches(cxw_home, "tickets") == published and published[0].read_bytes() == content
     assert state.get("tickets") == saved, "a rejected batch does not move the sync state"
+    assert state.get("users")["landed_at"] > users_landed_at, "the other entities still land"
+    record = last_runs(Settings.from_env())["helpdesk"]
+    assert list(record["rejected"]) == ["tickets"] and len(record["landed"]) == len(ENTITIES) - 1
 
 
 def test_state_is_saved_only_after_each_batch_lands(
