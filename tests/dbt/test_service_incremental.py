@@ -70,7 +70,8 @@ def land_first_batch(settings: Settings) -> None:
          "target": t, "business_hours": b}
         for p, m, t, b in (
             ("normal", "first_reply_time", 480, True), ("high", "first_reply_time", 60, True),
-            ("normal", "next_reply_time", 240, True), ("normal", "requester_wait_time", 2880, False),
+            ("normal", "next_reply_time", 240, True),
+            ("normal", "requester_wait_time", 2880, False),
             ("normal", "agent_work_time", 960, True),
         )
     ])
