@@ -26,6 +26,8 @@ from cxw_demo.config import (
 from cxw_demo.people import messy_emails
 from cxw_demo.support_team import (
     ADMIN_ID,
+    AGENT_WORK_TARGET,
+    CALENDAR_HOURS,
     FIRST_REPLY_TARGET,
     NEXT_REPLY_TARGET,
     PRIORITIES,
@@ -149,6 +151,7 @@ class _AuditBuilder:
         steps = (
             ("t_reply1", "agent", ticket["replies"] == 1),
             ("t_cust2", "requester", False),
+            ("t_cust2b", "requester", False),
             ("t_hold", "hold", False),
             ("t_reply2", "agent", ticket["replies"] == 2),
             ("t_cust3", "requester", False),
@@ -196,7 +199,8 @@ class _AuditBuilder:
                 children = [
                     self._comment(self.requester, REQUESTER_REPLIES[pick % len(REQUESTER_REPLIES)])
                 ]
-                children += self._status("open")
+                if self.status != "open":
+                    children += self._status("open")
                 self._audit(ticket[slot], self.requester, children, "email")
         if self._happened("t_rating"):
             good = bool(ticket["rating_good"])
@@ -490,20 +494,21 @@ def _sla_policy(start_ts: int) -> dict[str, Any]:
             ("first_reply_time", FIRST_REPLY_TARGET),
             ("next_reply_time", NEXT_REPLY_TARGET),
             ("requester_wait_time", REQUESTER_WAIT_TARGET),
+            ("agent_work_time", AGENT_WORK_TARGET),
         ):
             metrics.append(
                 {
                     "priority": priority,
                     "metric": metric,
                     "target": int(targets[index]),
-                    "business_hours": True,
+                    "business_hours": (priority, metric) not in CALENDAR_HOURS,
                 }
             )
     return {
         "id": SLA_POLICY_ID,
         "url": f"https://support.{SHOP_DOMAIN}/api/v2/slas/policies/{SLA_POLICY_ID}.json",
         "title": "Standard support",
-        "description": "Reply and resolution targets by priority, in business hours.",
+        "description": "Reply, wait and work targets by priority, in business or calendar hours.",
         "position": 1,
         "filter": {"all": [], "any": []},
         "policy_metrics": metrics,

@@ -24,6 +24,7 @@ SLOTS = (
     "triage",
     "reply1",
     "cust2",
+    "cust2b",
     "hold",
     "reply2",
     "cust3",
@@ -121,6 +122,13 @@ def simulate_tickets(
     has_second = ~unanswered & (replies >= 2)
     has_third = ~unanswered & (replies >= 3)
     times["cust2"] = np.where(has_second, cust2, np.nan)
+    # About a quarter of requesters write once more before the agent answers (a nudge,
+    # halfway to the hold or the reply): two comments waiting for one reply. Chosen from
+    # the creation second, not drawn, so every other draw stays as it was.
+    before_next = np.where(hold, hold_at, reply2)
+    nudge = _later(cust2, cust2 + (before_next - cust2) // 2)
+    nudged = has_second & (created // 7 % 4 == 0) & (nudge < before_next)
+    times["cust2b"] = np.where(nudged, nudge, np.nan)
     times["hold"] = np.where(has_second & hold, hold_at, np.nan)
     times["reply2"] = np.where(has_second, reply2, np.nan)
     times["cust3"] = np.where(has_third, cust3, np.nan)

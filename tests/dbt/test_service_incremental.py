@@ -30,7 +30,7 @@ from tests.dbt.conftest import event, ts
 
 FIRST = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC))
 SECOND = Window(datetime(2026, 1, 6, tzinfo=UTC), datetime(2026, 1, 9, tzinfo=UTC))
-SERVICE_TABLES = ("tickets", "daily_kpis", "agents")
+SERVICE_TABLES = ("tickets", "daily_kpis", "agents", "sla_events", "ticket_backlog")
 TICKET = {"submitter_id": None, "group_id": 1, "tags": "[]", "satisfaction_comment": None,
           "assignee_id": 10, "priority": "normal", "order_id_field": "",
           "satisfaction_score": "unoffered"}
@@ -66,9 +66,14 @@ def land_first_batch(settings: Settings) -> None:
          "start_date": "2026-01-01", "end_date": "2026-01-01"}
     ])
     land(settings, FIRST, "helpdesk", "sla_policy_metrics", [
-        {"policy_id": 1, "title": "Standard", "priority": p, "metric": "first_reply_time",
-         "target": t, "business_hours": True}
-        for p, t in (("normal", 480), ("high", 60))
+        {"policy_id": 1, "title": "Standard", "priority": p, "metric": m,
+         "target": t, "business_hours": b}
+        for p, m, t, b in (
+            ("normal", "first_reply_time", 480, True), ("high", "first_reply_time", 60, True),
+            ("normal", "next_reply_time", 240, True),
+            ("normal", "requester_wait_time", 2880, False),
+            ("normal", "agent_work_time", 960, True),
+        )
     ])
     land(settings, FIRST, "helpdesk", "tickets", [
         {**TICKET, "id": 1, "created_at": ts("2026-01-02 16:00"),
@@ -252,6 +257,11 @@ def test_incremental_run_read_only_the_new_batch(incremental: Settings) -> None:
         incremental, "intermediate/service/int_ticket_spans_business_minutes.sql"
     )
     assert sorted(set(spans["ticket_id"])) == [1, 2, 3, 5]
+    # SLA instances: measured again for the same tickets (2 and 5 still wait for a
+    # first reply, so their clocks run on), never for ticket 4.
+    for model in ("int_sla_reply_time_measured", "int_sla_status_time_measured"):
+        measured = rows_of_last_run(incremental, f"intermediate/service/sla/{model}.sql")
+        assert set(measured["ticket_id"]) <= {1, 2, 3, 5} and 1 in set(measured["ticket_id"])
 
 
 # Last: it builds again, replacing the compiled queries the test above reads.

@@ -120,6 +120,11 @@ def test_ticket_lifecycles_cover_every_status(medium_world: World):
     tickets = medium_world.tickets
     assert tickets["unanswered"].any() and tickets["reopened"].any()
     assert (tickets["replies"] == 1).any() and tickets["t_hold"].notna().any()
+    assert tickets["escalated"].any(), "some priorities change mid-life"
+    # Some requesters write twice before the agent's next reply.
+    nudged = tickets[tickets["t_cust2b"].notna()]
+    assert len(nudged) and (nudged["t_cust2"] < nudged["t_cust2b"]).all()
+    assert (nudged["t_cust2b"] < nudged["t_hold"].fillna(nudged["t_reply2"])).all()
     assert set(tickets["channel"]) == {"email", "web", "chat", "voice", "api"}
     # Agents answer inside business hours (email and web queue up outside them).
     queued = tickets[tickets["channel"].isin(["email", "web"]) & tickets["t_reply1"].notna()]

@@ -195,8 +195,11 @@ def test_users_groups_schedules_and_sla(helpdesk_dir, end_ts):
             "first_reply_time",
             "next_reply_time",
             "requester_wait_time",
+            "agent_work_time",
         }
         assert {m["priority"] for m in metrics} == {"low", "normal", "high", "urgent"}
+        assert len(metrics) == 16, "all four metrics for each priority"
+        assert {m["business_hours"] for m in metrics} == {True, False}, "business and calendar"
 
 
 def test_rate_limit_with_retry_after(helpdesk_dir, end_ts):

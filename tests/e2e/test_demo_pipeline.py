@@ -73,6 +73,7 @@ def test_every_mart_is_published_and_validated(demo_run) -> None:
     settings, *_ = demo_run
     counts = mart_row_counts(settings.published_path)
     for table in ("service.tickets", "service.daily_kpis", "service.agents",
+                  "service.sla_events", "service.ticket_backlog",
                   "experience.customers", "experience.touchpoints", "experience.sessions",
                   "experience.monthly_kpis", "experience.cohort_retention",
                   "experience.service_impact"):

@@ -123,7 +123,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_monday_tickets(published: dict[str, Path]) -> None:
     tickets = by_key(published["monday"], "service.tickets", "ticket_id")
-    assert sorted(tickets) == [1, 2, 3]  # ticket 4 is opened on Tuesday
+    assert sorted(tickets) == [1, 2, 3, 5]  # ticket 4 is opened on Tuesday
     # Ticket 1: opened 12:30, Sam's internal note at 12:35 is not a reply, his public
     # reply at 12:50 is: 12:50 - 12:30 = 20 minutes, all inside 09:00-17:00.
     assert_matches(
@@ -167,14 +167,49 @@ def test_monday_tickets(published: dict[str, Path]) -> None:
         },
         "monday ticket 3",
     )
+    # Ticket 5 as Monday's run sees it (the helpdesk answers as of Tuesday 00:30): open
+    # since Linus wrote at 16:30, still normal. Waiting: new 09:00-10:00 (60) + open
+    # 11:00-12:00 (60) + hold 12:00-16:00 (240) + open 16:30-24:00 (450) = 810; pending
+    # 10:00-11:00 and 16:00-16:30 left out. Its first next reply (11:00 -> 16:00) is
+    # breached already.
+    assert_matches(
+        tickets[5],
+        {
+            "customer_id": None,  # linus@kernel.example is no shop customer
+            "status": "open",
+            "priority": "normal",
+            "first_reply_minutes": 60.0,  # 09:00 -> 10:00
+            "is_first_reply_sla_breached": False,  # 60 <= 240 (normal)
+            "requester_wait_minutes": 810.0,
+            "on_hold_minutes": 240.0,
+            "agent_wait_minutes": 90.0,  # pending 60 + 30
+            "next_reply_sla_breach_count": 1,
+            "is_any_sla_breached": True,
+        },
+        "monday ticket 5",
+    )
 
 
 def test_monday_daily_kpis(published: dict[str, Path]) -> None:
     rows = query(published["monday"], "select * from service.daily_kpis where date = '2026-02-02'")
     kpis = {row["channel"]: row for row in rows}
-    assert sorted(kpis) == ["chat", "email", "web"]
+    assert sorted(kpis) == ["api", "chat", "email", "web"]
     # email: ticket 1 created and solved (20 min, one reply); web: ticket 2 still new;
-    # chat: ticket 3 open and already breached.
+    # chat: ticket 3 open and already breached; api: ticket 5, open.
+    assert_matches(
+        kpis["api"],
+        {
+            "tickets_created": 1,
+            "tickets_solved": 0,
+            "open_backlog": 1,
+            "first_reply_minutes_median": 60.0,
+            "first_reply_sla_breach_rate": 0.0,
+            # next replies started Monday: 11:00 (breached), 16:30 (still running): 1 / 2
+            "next_reply_sla_breach_rate": 0.5,
+            "sla_breach_rate": 1.0,  # ticket 5 has a breached instance
+        },
+        "monday api",
+    )
     assert_matches(
         kpis["email"],
         {
@@ -205,6 +240,8 @@ def test_monday_daily_kpis(published: dict[str, Path]) -> None:
             "tickets_solved": 0,
             "open_backlog": 1,
             "first_reply_sla_breach_rate": 1.0,
+            "sla_breach_rate": 1.0,
+            "next_reply_sla_breach_rate": None,  # no next reply on chat
         },
         "monday chat",
     )
@@ -261,7 +298,7 @@ def test_monday_customers_and_nps(published: dict[str, Path]) -> None:
 
 def test_tickets(published: dict[str, Path]) -> None:
     tickets = by_key(published["tuesday"], "service.tickets", "ticket_id")
-    assert sorted(tickets) == [1, 2, 3, 4]
+    assert sorted(tickets) == [1, 2, 3, 4, 5]
     assert_matches(
         tickets[1],
         {
@@ -352,12 +389,89 @@ def test_tickets(published: dict[str, Path]) -> None:
         },
         "ticket 4",
     )
+    # Ticket 5 (Linus, api): statuses new 09:00-10:00, pending 10:00-11:00, open
+    # 11:00-12:00, hold 12:00-16:00, pending 16:00-16:30, open 16:30 -> Tuesday 09:30,
+    # solved 09:30-10:00, open 10:00-11:00, solved at 11:00 (priority high from 10:05).
+    assert_matches(
+        tickets[5],
+        {
+            "customer_id": None,
+            "channel": "api",
+            "priority": "high",
+            "status": "solved",
+            "assignee_id": 501,
+            "first_reply_at": at("2026-02-02 10:00"),  # not Linus's second comment at 09:30
+            "first_reply_minutes": 60.0,
+            "first_reply_business_minutes": 60.0,
+            "first_solved_at": at("2026-02-03 09:30"),
+            "last_solved_at": at("2026-02-03 11:00"),
+            "first_resolution_minutes": 1470.0,  # Monday 09:00 -> Tuesday 09:30 = 24 h 30
+            "full_resolution_minutes": 1560.0,  # -> Tuesday 11:00 = 26 h
+            "reopen_count": 1,
+            "agent_reply_count": 4,  # 10:00, 16:00, Tuesday 09:30 and 11:00 (not the note)
+            # new 60 + open 60 + hold 240 + open 16:30 -> 09:30 (17 h = 1020) + open 60
+            "requester_wait_minutes": 1440.0,
+            # business: 60 + 60 + 240 + (16:30-17:00 30 + 09:00-09:30 30) + 60 = 480
+            "requester_wait_business_minutes": 480.0,
+            "agent_work_minutes": 1200.0,  # 1440 - hold 240
+            "agent_work_business_minutes": 240.0,  # 480 - hold 240
+            "on_hold_minutes": 240.0,
+            "agent_wait_minutes": 90.0,  # pending 60 + 30; solved 30 never counts
+            # 1440 + 90 + 30 = 1560, the whole life
+            "first_reply_sla_target_minutes": 60.0,  # high now
+            "is_first_reply_sla_breached": False,  # 60 business minutes, not over 60
+            "next_reply_sla_breach_count": 1,
+            "is_any_sla_breached": True,
+            "is_one_touch_resolution": False,
+        },
+        "ticket 5",
+    )
+    # Time in each state of the first four: never on hold or pending.
+    for ticket_id, minutes in ((1, 20.0), (2, 1035.0), (4, 25.0)):
+        assert_matches(
+            tickets[ticket_id],
+            {"agent_work_minutes": minutes, "on_hold_minutes": 0.0, "agent_wait_minutes": 0.0},
+            f"ticket {ticket_id} states",
+        )
+    assert_matches(
+        tickets[2],
+        {
+            "requester_wait_business_minutes": 75.0,
+            "first_resolution_minutes": 1035.0,
+            "next_reply_sla_breach_count": 0,  # Grace never wrote again
+            "is_any_sla_breached": True,  # first reply 75 > 60
+        },
+        "ticket 2 SLA",
+    )
+    assert_matches(
+        tickets[1], {"is_any_sla_breached": False, "next_reply_sla_breach_count": 0}, "ticket 1"
+    )
 
 
 def test_daily_kpis_for_tuesday(published: dict[str, Path]) -> None:
     rows = query(published["tuesday"], "select * from service.daily_kpis where date = '2026-02-03'")
     kpis = {row["channel"]: row for row in rows}
-    assert sorted(kpis) == ["chat", "email", "web"]
+    assert sorted(kpis) == ["api", "chat", "email", "web"]
+    assert_matches(
+        kpis["api"],
+        {
+            "tickets_created": 0,
+            "tickets_solved": 1,  # ticket 5, last solved 11:00
+            "open_backlog": 0,
+            "full_resolution_minutes_median": 1560.0,
+            "one_touch_resolution_rate": 0.0,  # four replies
+            "requester_wait_minutes_median": 1440.0,
+            "next_reply_sla_breach_rate": 0.0,  # 10:00 -> 11:00, 60 of 60 (high)
+            "sla_breach_rate": None,  # no ticket created on api on Tuesday
+        },
+        "tuesday api",
+    )
+    (monday_api,) = query(
+        published["tuesday"],
+        "select * from service.daily_kpis where date = '2026-02-02' and channel = 'api'",
+    )
+    # Monday's two next replies seen on Tuesday: 11:00 breached, 16:30 answered in time.
+    assert_matches(monday_api, {"next_reply_sla_breach_rate": 0.5}, "monday api, on tuesday")
     assert_matches(
         kpis["email"],
         {
@@ -369,6 +483,8 @@ def test_daily_kpis_for_tuesday(published: dict[str, Path]) -> None:
             "full_resolution_minutes_median": 25.0,
             "one_touch_resolution_rate": 1.0,  # 1 reply
             "first_reply_sla_breach_rate": 0.0,  # 25 <= 240
+            "sla_breach_rate": 0.0,  # ticket 4: every target met
+            "requester_wait_minutes_median": 25.0,  # ticket 4, new 13:05 -> 13:30
             "csat_pct": 100.0,  # r-201 (ticket 1, email) scored 5: 100 x 1/1
         },
         "tuesday email",
@@ -381,6 +497,7 @@ def test_daily_kpis_for_tuesday(published: dict[str, Path]) -> None:
             "open_backlog": 0,
             "first_reply_minutes_median": None,  # nothing created on web on Tuesday
             "full_resolution_minutes_median": 1035.0,  # ticket 2
+            "requester_wait_minutes_median": 1035.0,  # ticket 2, new until the solve
             "csat_pct": 0.0,  # r-202 (ticket 2, web) scored 2: 100 x 0/1
         },
         "tuesday web",
@@ -395,6 +512,172 @@ def test_daily_kpis_for_tuesday(published: dict[str, Path]) -> None:
         },
         "tuesday chat",
     )
+
+
+# SLA policy (helpdesk/sla_policies.json), business minutes unless "calendar":
+#   normal: first reply 240, next reply 120, requester wait 1440 calendar, agent work 480
+#   high:   first reply 60,  next reply 60,  requester wait 1200 calendar, agent work 240
+# Columns: (target, due, reached, elapsed, breached, active).
+TUESDAY_SLA = {
+    # Ticket 1, normal: due 12:30 + 240 business = 16:30 (inside Monday's hours).
+    (1, "first_reply_time"): (240.0, "2026-02-02 16:30", "2026-02-02 12:50", 20.0, False, False),
+    # reached at the solve, under target: no due time.
+    (1, "requester_wait_time"): (1440.0, None, "2026-02-02 12:50", 20.0, False, False),
+    (1, "agent_work_time"): (480.0, None, "2026-02-02 12:50", 20.0, False, False),
+    # Ticket 2, high: 30 business minutes Monday 16:30-17:00, 30 more Tuesday -> 09:30.
+    (2, "first_reply_time"): (60.0, "2026-02-03 09:30", "2026-02-03 09:45", 75.0, True, False),
+    (2, "requester_wait_time"): (1200.0, None, "2026-02-03 09:45", 1035.0, False, False),
+    (2, "agent_work_time"): (240.0, None, "2026-02-03 09:45", 75.0, False, False),
+    # Ticket 3, normal, unanswered at the end of Tuesday (Wednesday 00:00): first reply
+    # due Monday 11:00 + 240 = 15:00; 360 + 480 = 840 business minutes so far.
+    (3, "first_reply_time"): (240.0, "2026-02-02 15:00", None, 840.0, True, False),
+    # new 30 + open 11:30 Monday -> Wednesday 00:00 (2190) = 2220 > 1440, due 24 h on.
+    (3, "requester_wait_time"): (1440.0, "2026-02-03 11:00", None, 2220.0, True, False),
+    # 360 Monday + 120 Tuesday = 480 at Tuesday 11:00; 840 by the end.
+    (3, "agent_work_time"): (480.0, "2026-02-03 11:00", None, 840.0, True, False),
+    # Ticket 4, normal: Tuesday 13:05-17:00 = 235, + 5 Wednesday -> 09:05.
+    (4, "first_reply_time"): (240.0, "2026-02-04 09:05", "2026-02-03 13:30", 25.0, False, False),
+    (4, "requester_wait_time"): (1440.0, None, "2026-02-03 13:30", 25.0, False, False),
+    (4, "agent_work_time"): (480.0, None, "2026-02-03 13:30", 25.0, False, False),
+    # Ticket 5: first reply reached while normal (keeps 240): 09:00 -> 10:00.
+    (5, "first_reply_time"): (240.0, "2026-02-02 13:00", "2026-02-02 10:00", 60.0, False, False),
+    # The last solve (11:00) is after the change to high: high's targets.
+    # requester wait: 60 (new) + 60 (open) + 240 (hold) = 360 by Monday 16:00, then open
+    # from 16:30: 840 more reach 1200 at Tuesday 06:30; 1440 in all > 1200.
+    (5, "requester_wait_time"): (
+        1200.0, "2026-02-03 06:30", "2026-02-03 11:00", 1440.0, True, False
+    ),
+    # agent work (no hold, no pending): 60 + 60 + 30 + 30 + 60 = 240, on target: no breach.
+    (5, "agent_work_time"): (240.0, None, "2026-02-03 11:00", 240.0, False, False),
+}
+# Ticket 5's next replies: (start, priority, target, due, reached, elapsed, breached).
+TICKET_5_NEXT_REPLIES = [
+    # Linus writes 11:00 and 11:20 (one instance, from the older); Sam answers 16:00:
+    # 11:00-16:00 = 300 business minutes > 120 (hold time counts for replies); due 13:00.
+    ("2026-02-02 11:00", "normal", 120.0, "2026-02-02 13:00", "2026-02-02 16:00", 300.0, True),
+    # 16:30 -> Tuesday 09:30 across the night: 30 + 30 = 60 <= 120; due 30 + 90 -> 10:30.
+    ("2026-02-02 16:30", "normal", 120.0, "2026-02-03 10:30", "2026-02-03 09:30", 60.0, False),
+    # The comment that reopens the solved ticket starts one; answered 11:00, after the
+    # change to high at 10:05: high's 60, met exactly (60 is not over 60).
+    ("2026-02-03 10:00", "high", 60.0, "2026-02-03 11:00", "2026-02-03 11:00", 60.0, False),
+]
+
+
+def optional_at(text: str | None) -> datetime | None:
+    return at(text) if text else None
+
+
+def test_sla_events(published: dict[str, Path]) -> None:
+    rows = query(published["tuesday"], "select * from service.sla_events")
+    assert len(rows) == len(TUESDAY_SLA) + len(TICKET_5_NEXT_REPLIES)  # 15 + 3
+    instances = {(row["ticket_id"], row["metric"]): row for row in rows
+                 if row["metric"] != "next_reply_time"}
+    assert sorted(instances) == sorted(TUESDAY_SLA)
+    tickets = by_key(published["tuesday"], "service.tickets", "ticket_id")
+    for key, (target, due, reached, elapsed, breached, active) in TUESDAY_SLA.items():
+        assert_matches(
+            instances[key],
+            {
+                "target_minutes": target,
+                "sla_due_at": optional_at(due),
+                "reached_at": optional_at(reached),
+                "elapsed_minutes": elapsed,
+                "is_breached": breached,
+                "is_active": active,
+                "is_business_hours": key[1] != "requester_wait_time",
+                "sla_started_at": tickets[key[0]]["created_at"],  # all three start there
+            },
+            f"sla {key}",
+        )
+    next_replies = sorted(
+        (row for row in rows if row["metric"] == "next_reply_time"),
+        key=lambda row: row["sla_started_at"],
+    )
+    assert [row["ticket_id"] for row in next_replies] == [5, 5, 5]
+    for row, (start, priority, target, due, reached, elapsed, breached) in zip(
+        next_replies, TICKET_5_NEXT_REPLIES, strict=True
+    ):
+        assert_matches(
+            row,
+            {
+                "sla_event_id": f"5|next_reply_time|{start.replace(' ', 'T')}:00.000000Z",
+                "sla_started_at": at(start),
+                "priority": priority,
+                "target_minutes": target,
+                "sla_due_at": at(due),
+                "reached_at": at(reached),
+                "elapsed_minutes": elapsed,
+                "is_breached": breached,
+                "is_active": False,
+            },
+            f"ticket 5 next reply {start}",
+        )
+
+
+def test_monday_sla_events_still_running(published: dict[str, Path]) -> None:
+    """As of Monday (the end: Tuesday 00:00), the targets still running."""
+    rows = query(
+        published["monday"],
+        "select * from service.sla_events where reached_at is null",
+    )
+    running = {(row["ticket_id"], row["metric"]): row for row in rows}
+    expected = {
+        # Ticket 2 (high), new since 16:30: 30 business minutes, due Tuesday 09:30.
+        (2, "first_reply_time"): ("2026-02-03 09:30", 30.0, False, True),
+        # 16:30-24:00 = 450 calendar; 750 to go from Tuesday 00:00 -> 12:30.
+        (2, "requester_wait_time"): ("2026-02-03 12:30", 450.0, False, True),
+        # 30 business; 210 to go from Tuesday's opening 09:00 -> 12:30.
+        (2, "agent_work_time"): ("2026-02-03 12:30", 30.0, False, True),
+        # Ticket 3: 11:00-17:00 = 360 > 240, due 15:00.
+        (3, "first_reply_time"): ("2026-02-02 15:00", 360.0, True, False),
+        # 30 + 750 = 780 of 1440; 660 to go from Tuesday 00:00 -> 11:00.
+        (3, "requester_wait_time"): ("2026-02-03 11:00", 780.0, False, True),
+        # 360 of 480; 120 to go from 09:00 -> 11:00.
+        (3, "agent_work_time"): ("2026-02-03 11:00", 360.0, False, True),
+        # Ticket 5 (normal on Monday): Linus wrote 16:30, 30 business minutes so far.
+        (5, "next_reply_time"): ("2026-02-03 10:30", 30.0, False, True),
+        # 60 + 60 + 240 + 450 = 810 of 1440; 630 to go -> Tuesday 10:30.
+        (5, "requester_wait_time"): ("2026-02-03 10:30", 810.0, False, True),
+        # 60 + 60 + 30 = 150 of 480; 330 to go from 09:00 -> 14:30.
+        (5, "agent_work_time"): ("2026-02-03 14:30", 150.0, False, True),
+    }
+    assert sorted(running) == sorted(expected)
+    for key, (due, elapsed, breached, active) in expected.items():
+        assert_matches(
+            running[key],
+            {
+                "sla_due_at": at(due),
+                "elapsed_minutes": elapsed,
+                "is_breached": breached,
+                "is_active": active,
+            },
+            f"monday sla {key}",
+        )
+
+
+# (date, ticket_id): (status, priority, channel, group_name, assignee_id, age_days)
+MONDAY_BACKLOG = {
+    # Ticket 2: new, assigned only with Tuesday's reply.
+    (date(2026, 2, 2), 2): ("new", "high", "web", "Support", None, 0),
+    (date(2026, 2, 2), 3): ("open", "normal", "chat", "Support", 500, 0),
+    # Ticket 5 at the end of Monday: open since 16:30, still normal.
+    (date(2026, 2, 2), 5): ("open", "normal", "api", "Support", 501, 0),
+}
+
+
+@pytest.mark.parametrize("day", ["monday", "tuesday"])
+def test_ticket_backlog(published: dict[str, Path], day: str) -> None:
+    # Tickets 1 (solved Monday), 4 (opened and solved Tuesday) never end a day unsolved;
+    # 2 and 5 are solved on Tuesday; only ticket 3 is left at the end of Tuesday.
+    expected = dict(MONDAY_BACKLOG)
+    if day == "tuesday":
+        expected[(date(2026, 2, 3), 3)] = ("open", "normal", "chat", "Support", 500, 1)
+    rows = query(published[day], "select * from service.ticket_backlog")
+    backlog = {(row["date"], row["ticket_id"]): row for row in rows}
+    assert sorted(backlog) == sorted(expected)
+    columns = ("status", "priority", "channel", "group_name", "assignee_id", "age_days")
+    for key, values in expected.items():
+        assert_matches(backlog[key], dict(zip(columns, values, strict=True)), f"backlog {key}")
 
 
 def email_hash(email: str) -> str:
@@ -587,8 +870,9 @@ def test_monthly_kpis(published: dict[str, Path]) -> None:
             "new_customers": 3,
             "repeat_purchase_rate": 1 / 3,  # Katherine's 1005 follows her 1004
             "churned_customers": 0,
-            # 4 tickets / 4 counted orders (1001, 1002, 1004, 1005) x 100
-            "contacts_per_100_orders": 100.0,
+            # 5 tickets (Linus's ticket 5 included: a contact, if not a customer's) /
+            # 4 counted orders (1001, 1002, 1004, 1005) x 100
+            "contacts_per_100_orders": 125.0,
             "net_revenue": Decimal("200.00"),  # 65 + (80 - 20) + 30 + 45
             "session_conversion_rate": 0.5,  # 2 sessions with a purchase / 4 sessions
         },

@@ -18,7 +18,9 @@ def make_warehouse(path: Path, csat_pct: float) -> Path:
             "'Support' as group_name, 3::bigint as tickets_solved, "
             "12.5::double as first_reply_minutes_median, "
             "60.0::double as full_resolution_minutes_median, "
-            f"{csat_pct}::double as csat_pct, 0.5::double as one_touch_resolution_rate"
+            f"{csat_pct}::double as csat_pct, 0.5::double as one_touch_resolution_rate, "
+            "0.25::double as next_reply_sla_breach_rate, 0.5::double as sla_breach_rate, "
+            "90.0::double as requester_wait_minutes_median"
         )
     return path
 

@@ -25,19 +25,6 @@ tickets_timed as (
 
 ),
 
-schedule_intervals as (
-
-    select * from {{ ref('int_schedule_intervals_expanded') }}
-
-),
-
-default_schedule as (
-
-    -- Tickets are measured against the account's default (first) schedule.
-    select min(schedule_id) as schedule_id from schedule_intervals
-
-),
-
 spans as (
 
     select ticket_id, 'first_reply' as span_name, created_at as span_start_at,
@@ -63,19 +50,7 @@ spans as (
 
 interval_overlaps as (
 
-    select
-        spans.ticket_id,
-        spans.span_name,
-        {{ microseconds_between(
-            'greatest(spans.span_start_at, schedule_intervals.interval_start_at)',
-            'least(spans.span_end_at, schedule_intervals.interval_end_at)'
-        ) }} as overlap_microseconds
-    from spans
-    inner join schedule_intervals
-        on schedule_intervals.interval_end_at > spans.span_start_at
-        and schedule_intervals.interval_start_at < spans.span_end_at
-    inner join default_schedule
-        on schedule_intervals.schedule_id = default_schedule.schedule_id
+    {{ business_hours_pieces('spans', ['ticket_id', 'span_name']) }}
 
 ),
 
@@ -85,7 +60,7 @@ final as (
         spans.ticket_id,
         spans.span_name,
         cast(
-            coalesce(sum(interval_overlaps.overlap_microseconds), 0) / 60000000.0
+            coalesce(sum(interval_overlaps.piece_microseconds), 0) / 60000000.0
             as {{ type_double() }}
         ) as business_minutes,
         max(spans.loaded_at) as loaded_at

@@ -15,6 +15,27 @@ tickets as (
 
 ),
 
+sla_events as (
+
+    select * from {{ ref('sla_events') }}
+
+),
+
+next_replies as (
+
+    -- Next-reply SLA instances on the tickets assigned to the agent now.
+    select
+        tickets.assignee_id,
+        avg(case when sla_events.is_breached then 1.0 else 0.0 end) as next_reply_sla_breach_rate
+    from sla_events
+    inner join tickets
+        on sla_events.ticket_id = tickets.ticket_id
+    where sla_events.metric = 'next_reply_time'
+        and tickets.assignee_id is not null
+    group by 1
+
+),
+
 agent_groups as (
 
     -- An agent's group is the group most of their tickets are in.
@@ -55,7 +76,12 @@ ticket_measures as (
                 when full_resolution_minutes is not null and is_one_touch_resolution then 1.0
                 when full_resolution_minutes is not null then 0.0
             end
-        ) as one_touch_resolution_rate
+        ) as one_touch_resolution_rate,
+        avg(case when is_any_sla_breached then 1.0 when not is_any_sla_breached then 0.0 end)
+            as sla_breach_rate,
+        percentile_cont(0.5) within group (
+            order by case when full_resolution_minutes is not null then requester_wait_minutes end
+        ) as requester_wait_minutes_median
     from tickets
     where assignee_id is not null
     group by 1
@@ -73,12 +99,18 @@ final as (
         cast(ticket_measures.full_resolution_minutes_median as {{ double }})
             as full_resolution_minutes_median,
         cast(ticket_measures.csat_pct as {{ double }}) as csat_pct,
-        cast(ticket_measures.one_touch_resolution_rate as {{ double }}) as one_touch_resolution_rate
+        cast(ticket_measures.one_touch_resolution_rate as {{ double }}) as one_touch_resolution_rate,
+        cast(next_replies.next_reply_sla_breach_rate as {{ double }}) as next_reply_sla_breach_rate,
+        cast(ticket_measures.sla_breach_rate as {{ double }}) as sla_breach_rate,
+        cast(ticket_measures.requester_wait_minutes_median as {{ double }})
+            as requester_wait_minutes_median
     from users
     left join agent_groups
         on users.user_id = agent_groups.assignee_id
     left join ticket_measures
         on users.user_id = ticket_measures.assignee_id
+    left join next_replies
+        on users.user_id = next_replies.assignee_id
     where users.is_agent
 
 )

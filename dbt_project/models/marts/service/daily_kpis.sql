@@ -25,6 +25,12 @@ survey_responses as (
 
 ),
 
+sla_events as (
+
+    select * from {{ ref('sla_events') }}
+
+),
+
 date_bounds as (
 
     select
@@ -68,7 +74,9 @@ created as (
         percentile_cont(0.9) within group (order by first_reply_minutes)
             as first_reply_minutes_p90,
         avg(case when is_first_reply_sla_breached then 1.0 when not is_first_reply_sla_breached then 0.0 end)
-            as first_reply_sla_breach_rate
+            as first_reply_sla_breach_rate,
+        avg(case when is_any_sla_breached then 1.0 when not is_any_sla_breached then 0.0 end)
+            as sla_breach_rate
     from tickets
     group by 1, 2
 
@@ -84,9 +92,26 @@ solved as (
         percentile_cont(0.5) within group (order by full_resolution_minutes)
             as full_resolution_minutes_median,
         avg(case when is_one_touch_resolution then 1.0 else 0.0 end)
-            as one_touch_resolution_rate
+            as one_touch_resolution_rate,
+        percentile_cont(0.5) within group (order by requester_wait_minutes)
+            as requester_wait_minutes_median
     from tickets
     where full_resolution_minutes is not null
+    group by 1, 2
+
+),
+
+next_replies as (
+
+    -- Next-reply SLA instances on the date the requester wrote (the instance started).
+    select
+        cast(sla_events.sla_started_at as date) as kpi_date,
+        tickets.channel,
+        avg(case when sla_events.is_breached then 1.0 else 0.0 end) as next_reply_sla_breach_rate
+    from sla_events
+    inner join tickets
+        on sla_events.ticket_id = tickets.ticket_id
+    where sla_events.metric = 'next_reply_time'
     group by 1, 2
 
 ),
@@ -191,7 +216,10 @@ final as (
         cast(solved.one_touch_resolution_rate as {{ double }}) as one_touch_resolution_rate,
         cast(created.first_reply_sla_breach_rate as {{ double }}) as first_reply_sla_breach_rate,
         cast(surveys.csat_pct as {{ double }}) as csat_pct,
-        cast(surveys.ces_mean as {{ double }}) as ces_mean
+        cast(surveys.ces_mean as {{ double }}) as ces_mean,
+        cast(next_replies.next_reply_sla_breach_rate as {{ double }}) as next_reply_sla_breach_rate,
+        cast(created.sla_breach_rate as {{ double }}) as sla_breach_rate,
+        cast(solved.requester_wait_minutes_median as {{ double }}) as requester_wait_minutes_median
     from grid
     left join created
         on grid.kpi_date = created.kpi_date and grid.channel = created.channel
@@ -201,6 +229,8 @@ final as (
         on grid.kpi_date = backlog.kpi_date and grid.channel = backlog.channel
     left join surveys
         on grid.kpi_date = surveys.kpi_date and grid.channel = surveys.channel
+    left join next_replies
+        on grid.kpi_date = next_replies.kpi_date and grid.channel = next_replies.channel
 
 )
 

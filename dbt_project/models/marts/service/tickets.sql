@@ -1,8 +1,8 @@
 -- One row per ticket, rebuilt whole each run from one row per ticket (no events): the
 -- work over events before it (events, status history, replies, milestones, business
--- minutes) is incremental, and joining the current users, groups, customers, SLA targets
--- and survey answers here means a changed email, group, target or a late survey answer
--- shows on old tickets too, as in a full rebuild.
+-- minutes, status spells, SLA instances) is incremental, and joining the current users,
+-- groups, customers, SLA targets and survey answers here means a changed email, group,
+-- target or a late survey answer shows on old tickets too, as in a full rebuild.
 {%- set double = type_double() %}
 
 with
@@ -55,6 +55,51 @@ sla_policy_metrics as (
 survey_responses as (
 
     select * from {{ ref('stg_surveys__responses') }}
+
+),
+
+status_spans as (
+
+    select * from {{ ref('int_ticket_status_spans') }}
+
+),
+
+sla_events as (
+
+    select * from {{ ref('sla_events') }}
+
+),
+
+state_time as (
+
+    -- Time in each status from creation to the last solve (or the as-of end while
+    -- unsolved), summed in whole microseconds.
+    select
+        ticket_id,
+        sum(case when status in ('new', 'open', 'hold') then business_microseconds else 0 end)
+            as requester_wait_business_microseconds,
+        sum(case when status in ('new', 'open') then calendar_microseconds else 0 end)
+            as agent_work_microseconds,
+        sum(case when status in ('new', 'open') then business_microseconds else 0 end)
+            as agent_work_business_microseconds,
+        sum(case when status = 'hold' then calendar_microseconds else 0 end)
+            as on_hold_microseconds,
+        sum(case when status = 'pending' then calendar_microseconds else 0 end)
+            as agent_wait_microseconds
+    from status_spans
+    group by 1
+
+),
+
+ticket_sla as (
+
+    select
+        ticket_id,
+        sum(case when metric = 'next_reply_time' and is_breached then 1 else 0 end)
+            as next_reply_sla_breach_count,
+        {{ dbt.bool_or('is_breached') }} as is_any_sla_breached
+    from sla_events
+    group by 1
 
 ),
 
@@ -146,7 +191,16 @@ measured as (
         end as awaiting_reply_minutes_for_sla,
         ticket_surveys.csat_score,
         ticket_surveys.ces_score,
-        tickets.satisfaction_rating
+        tickets.satisfaction_rating,
+        ticket_sla.next_reply_sla_breach_count,
+        state_time.requester_wait_business_microseconds / 60000000.0 as requester_wait_business_minutes,
+        state_time.agent_work_microseconds / 60000000.0 as agent_work_minutes,
+        state_time.agent_work_business_microseconds / 60000000.0 as agent_work_business_minutes,
+        state_time.on_hold_microseconds / 60000000.0 as on_hold_minutes,
+        state_time.agent_wait_microseconds / 60000000.0 as agent_wait_minutes,
+        {{ minutes_between('tickets.created_at', 'tickets_timed.first_solved_at') }}
+            as first_resolution_minutes,
+        ticket_sla.is_any_sla_breached
     from tickets
     inner join tickets_timed
         on tickets.ticket_id = tickets_timed.ticket_id
@@ -162,6 +216,10 @@ measured as (
         on tickets.priority = first_reply_targets.priority
     left join ticket_surveys
         on tickets.ticket_id = ticket_surveys.ticket_id
+    left join state_time
+        on tickets.ticket_id = state_time.ticket_id
+    left join ticket_sla
+        on tickets.ticket_id = ticket_sla.ticket_id
 
 ),
 
@@ -199,7 +257,15 @@ final as (
         end as is_first_reply_sla_breached,
         cast(csat_score as integer) as csat_score,
         cast(ces_score as integer) as ces_score,
-        satisfaction_rating
+        satisfaction_rating,
+        cast(next_reply_sla_breach_count as integer) as next_reply_sla_breach_count,
+        cast(requester_wait_business_minutes as {{ double }}) as requester_wait_business_minutes,
+        cast(agent_work_minutes as {{ double }}) as agent_work_minutes,
+        cast(agent_work_business_minutes as {{ double }}) as agent_work_business_minutes,
+        cast(on_hold_minutes as {{ double }}) as on_hold_minutes,
+        cast(agent_wait_minutes as {{ double }}) as agent_wait_minutes,
+        cast(first_resolution_minutes as {{ double }}) as first_resolution_minutes,
+        is_any_sla_breached
     from measured
 
 )
