@@ -16,7 +16,15 @@ web_sessions as (
 
 channel_rules as (
 
-    select * from {{ ref('ga4_channel_rules') }}
+    -- An empty cell is no condition, whether the CSV loader made it null or ''.
+    select
+        rule_order,
+        channel_group,
+        nullif(trim(source_category), '') as source_category,
+        nullif(trim(source_pattern), '') as source_pattern,
+        nullif(trim(medium_pattern), '') as medium_pattern,
+        nullif(trim(campaign_pattern), '') as campaign_pattern
+    from {{ ref('ga4_channel_rules') }}
 
 ),
 
