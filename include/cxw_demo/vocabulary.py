@@ -237,8 +237,8 @@ SURVEY_COMMENTS_LATE = (
 #: After a ticket whose reply breached the SLA or that was never resolved.
 SURVEY_COMMENTS_SUPPORT = (
     "",
-    'Support said "tomorrow" three times,\nand nothing happened.',
-    "Waited days for an answer from support. Awful.",
+    'The agent said "tomorrow" three times,\nstill waiting. Very disappointed.',
+    "Waited days for an answer from support. Awful, really bad.",
     "Nobody answered my ticket, terrible customer service 👎",
     "Kundenservice antwortet nicht – schlecht!",
     "Le service client ne répond jamais, c'est inadmissible !",

@@ -130,28 +130,37 @@ def test_late_delivery_and_breached_replies_are_significant_nps_drivers(
         )
 
 
-def test_detractor_comments_are_negative_and_talk_about_what_went_wrong(
-    demo_warehouse: Path,
-) -> None:
-    """Detractors' comments are negative on the whole, and those who had a late parcel
-    write about delivery more often than the others."""
+def test_detractor_and_support_comments_are_the_unhappy_ones(demo_warehouse: Path) -> None:
+    """Comments carry the story: the last 30 days' detractors write negatively, and NPS
+    comments about support (the simulator's complaints after a breached or unresolved
+    ticket) are more negative and come with lower scores than NPS comments overall."""
     with duckdb.connect(str(demo_warehouse), read_only=True) as connection:
-        count, sentiment, late_delivery_share, other_delivery_share = connection.execute(
-            """
-            select
-                count(*),
-                avg(comment_sentiment),
-                avg(list_contains(comment_themes, 'delivery')::int) filter (had_late_delivery),
-                avg(list_contains(comment_themes, 'delivery')::int) filter (not had_late_delivery)
-            from experience.detractor_follow_up
-            where comment_redacted is not null
-            """
+        count, sentiment = connection.execute(
+            "select count(*), avg(comment_sentiment) from experience.detractor_follow_up "
+            "where comment_redacted is not null"
         ).fetchone()
-    assert count >= 10, f"only {count} detractor comments in the last 30 days"
+        support_sentiment, overall_sentiment, support_score, overall_score = (
+            connection.execute(
+                """
+                select
+                    sum(answers * avg_sentiment) filter (theme = 'support')
+                        / sum(answers) filter (theme = 'support'),
+                    sum(answers * avg_sentiment) / sum(answers),
+                    sum(answers * avg_score) filter (theme = 'support')
+                        / sum(answers) filter (theme = 'support'),
+                    sum(answers * avg_score) / sum(answers)
+                from experience.comment_themes_monthly
+                where survey_type = 'nps'
+                """
+            ).fetchone()
+        )
+    assert count >= 5, f"only {count} detractor comments in the last 30 days"
     assert sentiment < 0, f"mean detractor comment sentiment {sentiment:.2f}"
-    assert late_delivery_share > other_delivery_share, (
-        f"delivery theme: {late_delivery_share:.2f} after a late parcel, "
-        f"{other_delivery_share:.2f} otherwise"
+    assert support_sentiment < 0 < overall_sentiment, (
+        f"NPS comment sentiment: support {support_sentiment:.2f}, all {overall_sentiment:.2f}"
+    )
+    assert support_score < overall_score - 2, (
+        f"NPS score with a support comment {support_score:.1f}, all {overall_score:.1f}"
     )
 
 
