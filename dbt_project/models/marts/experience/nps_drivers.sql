@@ -84,9 +84,14 @@ driver_names as (
 
 overall as (
 
+    -- The same arithmetic as the groups' NPS, so a driver nobody has gets an nps_without
+    -- bit-identical to the overall NPS (a potential gain of exactly 0, not 1e-14).
     select
         count(*) as respondents,
-        100.0 * (sum(is_promoter) - sum(is_detractor)) / nullif(count(*), 0) as nps_overall
+        100.0 * (
+            sum(is_promoter) * 1.0 / nullif(count(*), 0)
+            - sum(is_detractor) * 1.0 / nullif(count(*), 0)
+        ) as nps_overall
     from respondents
 
 ),
