@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from cxw import comment_sentiment
 from cxw.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -120,8 +121,10 @@ def build_arguments(settings: Settings, as_of: date) -> list[str]:
 
 def build(settings: Settings, as_of: date) -> str:
     """``dbt build`` the project into the DuckDB warehouse (see ``build_arguments``)."""
-    arguments = build_arguments(settings, as_of)
     with writer_lock(settings):
+        # Before the build, so the sentiment source is there when surveys are.
+        comment_sentiment.score_comments(settings)
+        arguments = build_arguments(settings, as_of)
         return run_dbt(settings, *arguments)
 
 

@@ -33,6 +33,7 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import connection as PgConnection
 
+from cxw import comment_sentiment
 from cxw.settings import Settings
 from cxw.warehouse import build_arguments, declared_sources, run_dbt
 
@@ -249,6 +250,7 @@ def build_on_postgres(
     """Load the lake into PostgreSQL, then ``dbt build`` the project there as of the run's
     data date (the same selection as the DuckDB build); returns dbt's output."""
     warehouse = warehouse or PostgresWarehouse.from_env()
+    comment_sentiment.score_comments(settings)
     load_raw(settings, warehouse)
     return run_dbt(
         settings,

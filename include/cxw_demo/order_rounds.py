@@ -260,6 +260,12 @@ def _nps(rng: np.random.Generator, batch: pd.DataFrame, mood: np.ndarray) -> pd.
             "submitted_at": submitted[asked],
             "score": score[asked],
             "mood": mood[asked],
+            # What went wrong with the order just delivered: the comment talks about it.
+            "was_late": batch["is_late"].to_numpy()[asked],
+            "support_failed": (
+                batch["has_ticket"].to_numpy()
+                & (batch["ticket_breached"].to_numpy() | ~batch["ticket_resolves"].to_numpy())
+            )[asked],
         }
     )
 

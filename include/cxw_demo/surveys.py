@@ -17,7 +17,14 @@ import pandas as pd
 from cxw_demo.calendar_weights import DAY
 from cxw_demo.people import messy_emails
 from cxw_demo.timestamps import iso_timestamps
-from cxw_demo.vocabulary import SURVEY_COMMENTS_BAD, SURVEY_COMMENTS_GOOD, SURVEY_COMMENTS_NEUTRAL
+from cxw_demo.vocabulary import (
+    SURVEY_COMMENTS_BAD,
+    SURVEY_COMMENTS_GOOD,
+    SURVEY_COMMENTS_LATE,
+    SURVEY_COMMENTS_NEUTRAL,
+    SURVEY_COMMENTS_SUPPORT,
+    SURVEY_CONTACT_SUFFIXES,
+)
 from cxw_demo.world import World, stream
 
 COLUMNS = (
@@ -42,16 +49,37 @@ def _response_ids(rng: np.random.Generator, count: int) -> list[str]:
     return ["R_" + "".join(row) for row in codes]
 
 
-def _comments(rng: np.random.Generator, kinds: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def _comments(
+    rng: np.random.Generator,
+    contacts: np.random.Generator,
+    kinds: np.ndarray,
+    scores: np.ndarray,
+    was_late: np.ndarray,
+    support_failed: np.ndarray,
+    emails: np.ndarray,
+) -> np.ndarray:
+    """A comment per answer, by how the respondent felt and, when unhappy, by what went
+    wrong: a late parcel gives a delivery complaint, a breached or unresolved ticket a
+    support complaint. Some unhappy respondents add a phone number or their email
+    (drawn from ``contacts``, a stream of its own, so the other draws stay as they were)."""
     comments = np.empty(len(kinds), dtype=object)
     pick = rng.integers(0, 1000, len(kinds))
+    unhappy = np.zeros(len(kinds), dtype=bool)
     for kind, (good, neutral) in SENTIMENT_CUTS.items():
+        bad = (kinds == kind) & (scores < neutral)
+        unhappy |= bad
         for chosen, pool in (
             ((kinds == kind) & (scores >= good), SURVEY_COMMENTS_GOOD),
             ((kinds == kind) & (scores < good) & (scores >= neutral), SURVEY_COMMENTS_NEUTRAL),
-            ((kinds == kind) & (scores < neutral), SURVEY_COMMENTS_BAD),
+            (bad & was_late, SURVEY_COMMENTS_LATE),
+            (bad & ~was_late & support_failed, SURVEY_COMMENTS_SUPPORT),
+            (bad & ~was_late & ~support_failed, SURVEY_COMMENTS_BAD),
         ):
             comments[chosen] = np.array(pool, dtype=object)[pick[chosen] % len(pool)]
+    adds_contact = unhappy & (comments != "") & (contacts.random(len(kinds)) < 0.3)
+    suffix = contacts.integers(0, len(SURVEY_CONTACT_SUFFIXES), len(kinds))
+    for index in np.flatnonzero(adds_contact):
+        comments[index] += SURVEY_CONTACT_SUFFIXES[suffix[index]].format(email=emails[index])
     return comments
 
 
@@ -59,6 +87,7 @@ def survey_rows(world: World, as_of: int | None = None) -> pd.DataFrame:
     """Every row exported (by ``as_of``, unix), re-exports and edits included, with the
     export day of its file."""
     rng = stream(world.config, "surveys")
+    contacts = stream(world.config, "survey_contacts")
     answers = world.survey_answers
     count = len(answers)
     clean = np.concatenate(
@@ -67,17 +96,23 @@ def survey_rows(world: World, as_of: int | None = None) -> pd.DataFrame:
     kinds = answers["survey_type"].to_numpy()
     scores = answers["score"].to_numpy()
     known = answers["customer_id"].to_numpy() > 0
+    emails = clean[answers["requester_key"].to_numpy()]
+    was_late = answers["was_late"].to_numpy(dtype=bool)
+    support_failed = answers["support_failed"].to_numpy(dtype=bool)
     rows = pd.DataFrame(
         {
             "response_id": _response_ids(rng, count),
             "survey_type": kinds,
             "submitted_at": answers["submitted_at"].to_numpy(),
-            "respondent_email": messy_emails(rng, clean[answers["requester_key"].to_numpy()]),
+            "respondent_email": messy_emails(rng, emails),
             "customer_id": np.where(known & (rng.random(count) < 0.85), answers["customer_id"], 0),
             "ticket_id": answers["ticket_id"].to_numpy(),
             "order_id": answers["order_id"].to_numpy(),
             "score": scores,
-            "comment": _comments(rng, kinds, scores),
+            "comment": _comments(rng, contacts, kinds, scores, was_late, support_failed, emails),
+            "clean_email": emails,
+            "was_late": was_late,
+            "support_failed": support_failed,
         }
     )
     rows["export_day"] = rows["submitted_at"] // DAY
@@ -95,11 +130,20 @@ def survey_rows(world: World, as_of: int | None = None) -> pd.DataFrame:
         again["export_day"] * DAY + rng.integers(0, DAY // 2, len(again)),
         again["submitted_at"],
     )
-    new_comments = _comments(rng, again["survey_type"].to_numpy(), again["score"].to_numpy())
+    new_comments = _comments(
+        rng,
+        contacts,
+        again["survey_type"].to_numpy(),
+        again["score"].to_numpy(),
+        again["was_late"].to_numpy(),
+        again["support_failed"].to_numpy(),
+        again["clean_email"].to_numpy(),
+    )
     again["comment"] = np.where(edited, new_comments, again["comment"])
     rows = pd.concat([rows, again], ignore_index=True)
     cutoff = world.config.end_ts if as_of is None else min(as_of, world.config.end_ts)
     rows = rows[rows["export_day"] < cutoff // DAY]  # a day's export exists once the day is over
+    rows = rows.drop(columns=["clean_email", "was_late", "support_failed"])
     return rows.sort_values(["export_day", "submitted_at", "response_id"], kind="stable")
 
 

@@ -202,23 +202,60 @@ SATISFACTION_COMMENTS_BAD = (
     "Still no solution, very disappointed.",
     "",
 )
-#: Survey comments, chosen by how the respondent felt: commas, quotes and line breaks on purpose.
+#: Survey comments, chosen by how the respondent felt and what went wrong for them (the
+#: story the marts tell): commas, quotes, line breaks, several languages' punctuation and
+#: emoji on purpose. An empty string is an answer left without a comment.
 SURVEY_COMMENTS_GOOD = (
     "",
     "",
     "Great selection, fast delivery.",
     'The "express" review was worth every cent, thanks!',
-    "Lovely shop.\nWill order again, and tell my book club.",
+    'Lovely shop.\nWill order again, and tell my "book club".',
+    "Love it ❤️ great books and friendly service!",
+    "Super Auswahl, schnelle Lieferung – gerne wieder! 😊",
+    "Livraison rapide, livres en parfait état : merci ! 👍",
+    "¡Me encanta la tienda! Excelente servicio 📚",
 )
 SURVEY_COMMENTS_NEUTRAL = (
     "",
     "",
     "OK, but shipping costs are high.",
     "Fine overall; the website search could be better.",
+    "Bien, mais les prix sont un peu chers…",
+    "Ganz okay; die Suche auf der Webseite könnte besser sein.",
 )
-SURVEY_COMMENTS_BAD = (
+#: After a late parcel.
+SURVEY_COMMENTS_LATE = (
     "",
     "My order was late, again.",
-    'Support said "tomorrow" three times,\nand nothing happened.',
+    "The parcel arrived a week late 😡 terrible.",
+    "Late delivery and no tracking updates. Not happy.",
+    "Lieferung kam viel zu spät, sehr enttäuschend!",
+    "Colis en retard de cinq jours… très déçu.",
+    "¡El envío llegó tarde! Terrible.",
+)
+#: After a ticket whose reply breached the SLA or that was never resolved.
+SURVEY_COMMENTS_SUPPORT = (
+    "",
+    'The agent said "tomorrow" three times,\nstill waiting. Very disappointed.',
+    "Waited days for an answer from support. Awful, really bad.",
+    "Nobody answered my ticket, terrible customer service 👎",
+    "Kundenservice antwortet nicht – schlecht!",
+    "Le service client ne répond jamais, c'est inadmissible !",
+)
+#: Unhappy for another reason.
+SURVEY_COMMENTS_BAD = (
+    "",
     "Book arrived damaged, refund took weeks, not happy.",
+    "Too expensive for what you get, disappointed.",
+    "The checkout on the website kept failing. Frustrating!",
+)
+#: Contact details some unhappy respondents add ({email} is their own address): the
+#: marts must show them masked.
+SURVEY_CONTACT_SUFFIXES = (
+    " Call me: +49 30 1234 5678",
+    " Please email me at {email}",
+    " Ruf mich an: 0151 2345 6789.",
+    " Mon numéro : 06 12 34 56 78",
+    " Reach me at {email} or (555) 010-4477.",
 )

@@ -304,6 +304,10 @@ def _survey_answers(
                 "order_id": np.where(tickets["order_field"] != "", tickets["order_id"], 0)[chosen],
                 "score": score[chosen],
                 "mood": quality[chosen],
+                "was_late": False,
+                "support_failed": (
+                    tickets["breached"].to_numpy() | ~tickets["resolves"].to_numpy()
+                )[chosen],
             }
         )
         for kind, at, chosen, score in (
@@ -321,6 +325,8 @@ def _survey_answers(
             "order_id": 0,
             "score": nps["score"].to_numpy(),
             "mood": nps["mood"].to_numpy(),
+            "was_late": nps["was_late"].to_numpy(),
+            "support_failed": nps["support_failed"].to_numpy(),
         }
     )
     answers = pd.concat([*ticket_part, nps_part], ignore_index=True)

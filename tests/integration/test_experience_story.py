@@ -108,3 +108,76 @@ def test_the_as_of_date_is_the_demo_s_last_day(demo_warehouse: Path) -> None:
             "select max(last_order_at)::date from experience.customers"
         ).fetchone()
     assert last_order <= DEMO_END < date.today()
+
+
+def test_late_delivery_and_breached_replies_are_significant_nps_drivers(
+    demo_warehouse: Path,
+) -> None:
+    """The simulator makes late parcels and breached replies cost NPS: the key-driver
+    analysis must find both beyond noise, with NPS to gain by fixing them."""
+    with duckdb.connect(str(demo_warehouse), read_only=True) as connection:
+        rows = connection.execute(
+            "select driver, respondents_with, respondents_without, nps_gap, "
+            "potential_nps_gain, is_significant from experience.nps_drivers"
+        ).fetchall()
+    drivers = {row[0]: row[1:] for row in rows}
+    for driver in ("late_delivery", "reply_sla_breached"):
+        with_, without, gap, gain, significant = drivers[driver]
+        assert significant and gain > 0, (
+            f"{driver}: {with_} with / {without} without, gap {gap:.1f}, "
+            f"gain {gain:.2f}, significant {significant}"
+        )
+
+
+def test_detractor_and_support_comments_are_the_unhappy_ones(demo_warehouse: Path) -> None:
+    """Comments carry the story: the last 30 days' detractors write negatively, and NPS
+    comments about support (the simulator's complaints after a breached or unresolved
+    ticket) are more negative and come with lower scores than NPS comments overall."""
+    with duckdb.connect(str(demo_warehouse), read_only=True) as connection:
+        count, sentiment = connection.execute(
+            "select count(*), avg(comment_sentiment) from experience.detractor_follow_up "
+            "where comment_redacted is not null"
+        ).fetchone()
+        support_sentiment, overall_sentiment, support_score, overall_score = (
+            connection.execute(
+                """
+                select
+                    sum(answers * avg_sentiment) filter (theme = 'support')
+                        / sum(answers) filter (theme = 'support'),
+                    sum(answers * avg_sentiment) / sum(answers),
+                    sum(answers * avg_score) filter (theme = 'support')
+                        / sum(answers) filter (theme = 'support'),
+                    sum(answers * avg_score) / sum(answers)
+                from experience.comment_themes_monthly
+                where survey_type = 'nps'
+                """
+            ).fetchone()
+        )
+    assert count >= 5, f"only {count} detractor comments in the last 30 days"
+    assert sentiment < 0, f"mean detractor comment sentiment {sentiment:.2f}"
+    assert support_sentiment < 0 < overall_sentiment, (
+        f"NPS comment sentiment: support {support_sentiment:.2f}, all {overall_sentiment:.2f}"
+    )
+    assert support_score < overall_score - 2, (
+        f"NPS score with a support comment {support_score:.1f}, all {overall_score:.1f}"
+    )
+
+
+def test_no_raw_email_or_phone_in_the_published_marts(demo_warehouse: Path) -> None:
+    """Every relation BI users read in the published warehouse, scanned value by value:
+    the demo's comments carry emails and phone numbers, the marts only their masks."""
+    from cxw import warehouse
+    from cxw.personal_data import scan_warehouse
+    from cxw.settings import Settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CXW_HOME", str(demo_warehouse.parent.parent))
+        published = warehouse.publish(Settings.from_env())
+    with duckdb.connect(str(published), read_only=True) as connection:
+        (masked,) = connection.execute(
+            "select count(*) from experience.detractor_follow_up "
+            "where comment_redacted like '%[email]%' or comment_redacted like '%[phone]%'"
+        ).fetchone()
+    findings = scan_warehouse(published, warehouse.MART_SCHEMAS)
+    assert not findings, "\n".join(finding.describe() for finding in findings)
+    assert masked >= 1, "the demo's detractors left contact details: they must show masked"

@@ -16,7 +16,8 @@ summarised as (
         max(placed_at) as last_order_at,
         count(*) as order_count,
         sum(net_revenue) as net_revenue,
-        sum(case when is_late_delivery then 1 else 0 end) as late_delivery_count
+        sum(case when is_late_delivery then 1 else 0 end) as late_delivery_count,
+        sum(case when refund_amount > 0 then 1 else 0 end) as refunded_order_count
     from orders
     where is_counted
     group by 1
@@ -41,6 +42,7 @@ final as (
         cast(order_count as integer) as order_count,
         cast(net_revenue as decimal(18, 2)) as net_revenue,
         cast(late_delivery_count as integer) as late_delivery_count,
+        cast(refunded_order_count as integer) as refunded_order_count,
         cast({{ dbt.datediff('cast(first_order_at as date)', 'as_of_date', 'day') }} as integer)
             as tenure_days,
         cast({{ dbt.datediff('cast(last_order_at as date)', 'as_of_date', 'day') }} as integer)

@@ -44,6 +44,8 @@ final as (
         responses.ticket_id,
         responses.order_id,
         responses.score,
+        responses.comment_redacted,
+        responses.comment_key,
         case
             when responses.survey_type <> 'nps' then null
             when responses.score >= 9 then 'promoter'

@@ -89,6 +89,20 @@ first_sources as (
 
 ),
 
+first_devices as (
+
+    -- The session's device is that of its first event.
+    select
+        session_key,
+        device_category,
+        row_number() over (
+            partition by session_key
+            order by event_at, event_key
+        ) as device_rank
+    from session_events
+
+),
+
 landing_pages as (
 
     select
@@ -116,10 +130,12 @@ aggregated as (
         max(event_date) as last_event_date,
         sum(case when event_name = 'page_view' then 1 else 0 end) as page_views,
         max(case when is_session_engaged then 1 else 0 end) = 1 as is_engaged,
+        max(case when event_name = 'view_item' then 1 else 0 end) = 1 as has_view_item,
         max(case when event_name = 'add_to_cart' then 1 else 0 end) = 1 as has_add_to_cart,
         max(case when event_name = 'begin_checkout' then 1 else 0 end) = 1 as has_checkout,
         max(case when event_name = 'purchase' then 1 else 0 end) = 1 as has_purchase,
         max(case when event_name = 'purchase' then order_id end) as order_id,
+        sum(case when event_name = 'purchase' then purchase_revenue end) as purchase_revenue,
         max(customer_id) as logged_in_customer_id,
         max(loaded_at) as loaded_at
     from session_events
@@ -147,6 +163,9 @@ final as (
         aggregated.has_checkout,
         aggregated.has_purchase,
         aggregated.order_id,
+        aggregated.has_view_item,
+        first_devices.device_category,
+        aggregated.purchase_revenue,
         aggregated.logged_in_customer_id,
         aggregated.loaded_at
     from aggregated
@@ -156,6 +175,9 @@ final as (
     left join landing_pages
         on aggregated.session_key = landing_pages.session_key
         and landing_pages.page_rank = 1
+    left join first_devices
+        on aggregated.session_key = first_devices.session_key
+        and first_devices.device_rank = 1
 
 )
 

@@ -12,6 +12,12 @@ web_visitors as (
 
 ),
 
+web_sessions_attributed as (
+
+    select * from {{ ref('int_web_sessions_attributed') }}
+
+),
+
 final as (
 
     select
@@ -30,10 +36,21 @@ final as (
         web_sessions.is_engaged,
         web_sessions.has_add_to_cart,
         web_sessions.has_checkout,
-        web_sessions.order_id
+        web_sessions.order_id,
+        web_sessions.has_view_item,
+        web_sessions.has_purchase,
+        cast(web_sessions.purchase_revenue as decimal(18, 2)) as purchase_revenue,
+        web_sessions.device_category,
+        web_sessions_attributed.default_channel_group,
+        web_sessions_attributed.attributed_source,
+        web_sessions_attributed.attributed_medium,
+        web_sessions_attributed.attributed_campaign,
+        web_sessions_attributed.attributed_channel_group
     from web_sessions
     left join web_visitors
         on web_sessions.user_pseudo_id = web_visitors.user_pseudo_id
+    left join web_sessions_attributed
+        on web_sessions.session_key = web_sessions_attributed.session_key
 
 )
 

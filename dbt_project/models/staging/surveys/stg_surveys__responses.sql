@@ -28,7 +28,13 @@ final as (
         customer_id,
         ticket_id,
         order_id,
-        cast(score as integer) as score
+        cast(score as integer) as score,
+        -- The comment only ever leaves the lake redacted; comment_key (MD5 of the raw
+        -- text) joins the sentiment Python scored before the build.
+        {{ redact_free_text("nullif(trim(comment), '')") }} as comment_redacted,
+        case
+            when nullif(trim(comment), '') is not null then {{ dbt.hash('comment') }}
+        end as comment_key
     from latest
     where version_rank = 1
 
