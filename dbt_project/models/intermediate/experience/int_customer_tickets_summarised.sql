@@ -1,10 +1,7 @@
 {#- What went wrong for each customer in service, from the service mart's tickets: the
     one place the experience mart's drivers and follow-up list take these flags from.
-    - reply SLA breach: a breached first-reply (today) or next-reply instance on any
-      ticket. When service.tickets gains next_reply_sla_breach_count (marts.md), add
-      `or coalesce(tickets.next_reply_sla_breach_count, 0) > 0` to is_reply_sla_breached.
-    - any SLA breach: any breached SLA instance; today the first reply is the only SLA
-      metric the tickets carry (is_any_sla_breached replaces it once it exists).
+    - reply SLA breach: a breached first-reply or next-reply instance on any ticket.
+    - any SLA breach: any breached SLA instance of any metric (service.sla_events).
     - unresolved: not solved or closed (the tickets mart's current status, as of the
       run's data). -#}
 with
@@ -22,8 +19,9 @@ flagged as (
         ticket_id,
         created_at,
         status not in ('solved', 'closed') as is_unresolved,
-        coalesce(is_first_reply_sla_breached, false) as is_reply_sla_breached,
-        coalesce(is_first_reply_sla_breached, false) as is_any_sla_breached
+        coalesce(is_first_reply_sla_breached, false)
+            or coalesce(next_reply_sla_breach_count, 0) > 0 as is_reply_sla_breached,
+        coalesce(is_any_sla_breached, false) as is_any_sla_breached
     from tickets
     where customer_id is not null
 

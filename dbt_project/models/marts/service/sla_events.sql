@@ -19,11 +19,23 @@ status_time as (
 
 ),
 
+deleted_tickets as (
+
+    -- A deleted ticket leaves the service marts (as in service.tickets). Filtered here,
+    -- in a table rebuilt each run, because the incremental models before it keep the
+    -- rows of a ticket that later comes back deleted.
+    select ticket_id from {{ ref('stg_helpdesk__tickets') }}
+    where is_deleted
+
+),
+
 instances as (
 
     select * from reply_time
+    where ticket_id not in (select ticket_id from deleted_tickets)
     union all
     select * from status_time
+    where ticket_id not in (select ticket_id from deleted_tickets)
 
 ),
 

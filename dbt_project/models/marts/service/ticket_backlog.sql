@@ -9,7 +9,9 @@ with
 
 tickets as (
 
+    -- A deleted ticket leaves the service marts (as in service.tickets).
     select * from {{ ref('stg_helpdesk__tickets') }}
+    where is_deleted is not true
 
 ),
 
