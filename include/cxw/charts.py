@@ -57,7 +57,8 @@ def colour_scale(names: list[str]) -> alt.Scale:
     known = [name for name in names if name in COLOURS]
     if known and len(known) == len(names):
         return alt.Scale(domain=names, range=[COLOURS[name] for name in names])
-    return alt.Scale(scheme=CATEGORY_SCHEME)
+    # The same name gets the same colour in every chart that shows the same set.
+    return alt.Scale(scheme=CATEGORY_SCHEME, domain=sorted(names))
 
 
 def lines(
@@ -66,17 +67,24 @@ def lines(
 ) -> alt.Chart:
     """One line (with points) per ``series`` value."""
     names = list(dict.fromkeys(frame[series]))
-    axis = alt.Axis(format=time_format, title=x_title) if x_type == "T" else alt.Axis(
-        title=x_title
-    )
+    if x_type == "T" and time_format == "%b %Y":
+        # Monthly points: one labelled tick per month, not the time scale's own ticks.
+        x_encoding = alt.X(f"yearmonth({x}):O", title=x_title,
+                           axis=alt.Axis(format="%b %Y", labelAngle=0))
+    elif x_type == "T":
+        x_encoding = alt.X(f"{x}:T", title=x_title, axis=alt.Axis(format=time_format))
+    else:
+        x_encoding = alt.X(f"{x}:{x_type}", title=x_title, sort=None,
+                           axis=alt.Axis(labelAngle=0))
+    legend = None if len(names) == 1 else alt.Legend()
     return (
         alt.Chart(frame)
         .mark_line(point=True, strokeWidth=2)
         .encode(
-            x=alt.X(f"{x}:{x_type}", axis=axis),
+            x=x_encoding,
             y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format)),
             color=alt.Color(f"{series}:N", title=None, scale=colour_scale(names),
-                            sort=names),
+                            sort=names, legend=legend),
             tooltip=[alt.Tooltip(f"{x}:{x_type}"), series, alt.Tooltip(f"{y}:Q",
                                                                       format=y_format)],
         )

@@ -136,17 +136,17 @@ def query(path: Path, sql: str) -> pd.DataFrame:
 
 # A small generated company with every source, for what needs the whole project
 # (the semantic layer, key numbers, the dashboard's panels).
-START, END = date(2026, 5, 2), date(2026, 6, 30)
-WINDOW = (datetime(2026, 5, 2, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
-TOKEN = "semantic-token"
-NOW = int(WINDOW[1].timestamp())
+COMPANY_START, COMPANY_END = date(2026, 5, 2), date(2026, 6, 30)
+COMPANY_WINDOW = (datetime(2026, 5, 2, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
+COMPANY_TOKEN = "semantic-token"
+COMPANY_NOW = int(COMPANY_WINDOW[1].timestamp())
 
 
 def point_at(patch: pytest.MonkeyPatch, sources: Path, server: HelpdeskServer) -> None:
     port = server.url.rsplit(":", 1)[1]
     patch.setenv(
         "AIRFLOW_CONN_HELPDESK_API",
-        f"http://{quote(DEFAULT_AGENT_EMAIL, safe='')}:{TOKEN}@127.0.0.1:{port}"
+        f"http://{quote(DEFAULT_AGENT_EMAIL, safe='')}:{COMPANY_TOKEN}@127.0.0.1:{port}"
         f"?order_field_id={ORDER_FIELD_ID}",
     )
     patch.setenv("AIRFLOW_CONN_ORDERS_DB", f"sqlite:///{sources / 'shop.db'}")
@@ -160,16 +160,16 @@ def small_company(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     built into a warehouse and published."""
     root = tmp_path_factory.mktemp("small_company")
     sources = root / "sources"
-    generate(sources, 150, START, END, seed=11)
+    generate(sources, 150, COMPANY_START, COMPANY_END, seed=11)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CXW_HOME", str(root / "cxw"))
         settings = Settings.from_env()
-        with HelpdeskServer(sources / "helpdesk", token=TOKEN, now=NOW) as server:
+        with HelpdeskServer(sources / "helpdesk", token=COMPANY_TOKEN, now=COMPANY_NOW) as server:
             point_at(patch, sources, server)
-            pipeline.extract_helpdesk(*WINDOW)
-            pipeline.extract_web(*WINDOW)
-            pipeline.extract_orders(*WINDOW)
-            pipeline.extract_surveys(*WINDOW)
-        warehouse.build(settings, END)
+            pipeline.extract_helpdesk(*COMPANY_WINDOW)
+            pipeline.extract_web(*COMPANY_WINDOW)
+            pipeline.extract_orders(*COMPANY_WINDOW)
+            pipeline.extract_surveys(*COMPANY_WINDOW)
+        warehouse.build(settings, COMPANY_END)
         warehouse.publish(settings)
     return settings
