@@ -125,6 +125,40 @@ def build(settings: Settings, as_of: date) -> str:
         return run_dbt(settings, *arguments)
 
 
+def source_freshness(settings: Settings) -> list[dict[str, str | None]]:
+    """``dbt source freshness`` over the landed sources (``_loaded_at``; thresholds in
+    dbt_project.yml): one entry per source table with its status (pass, warn, error or
+    runtime error) and latest load. A stale source is a finding, not a failure: dbt's
+    non-zero exit for an error-level source is not raised; dbt failing to check is."""
+    landed = [pair for pair in declared_sources() if pair not in unlanded_sources(settings)]
+    if not landed:
+        return []
+    results = settings.home / "dbt" / "freshness" / "sources.json"
+    results.unlink(missing_ok=True)
+    selection = [f"source:{source}.{table}" for source, table in landed]
+    failure = None
+    with writer_lock(settings):
+        try:
+            run_dbt(settings, "source", "freshness", "--select", *selection,
+                    target_dir="freshness")
+        except DbtFailed as error:
+            failure = error
+    if not results.exists():
+        raise failure or DbtFailed("dbt source freshness wrote no sources.json")
+    checked = []
+    for result in json.loads(results.read_text())["results"]:
+        loaded_at = result.get("max_loaded_at")
+        # Batches without rows (a shop without refunds yet) have no _loaded_at: dbt says
+        # 0001-01-01 and "error"; the source is not stale, it is empty.
+        empty = loaded_at is not None and loaded_at.startswith("0001-01-01")
+        checked.append({
+            "source": result["unique_id"].split(".", 2)[2],
+            "status": "no rows" if empty else result["status"],
+            "max_loaded_at": None if empty else loaded_at,
+        })
+    return sorted(checked, key=lambda entry: entry["source"])
+
+
 def build_docs(settings: Settings, out_dir: Path) -> Path:
     """dbt docs as one self-contained page (``--static``: opens offline from disk).
 

@@ -190,3 +190,30 @@ def test_a_failed_copy_leaves_the_published_file_untouched(
         warehouse.publish(settings)
     assert published.read_bytes() == before
     assert not list(published.parent.glob(".*.tmp*")), "no half-written copy left behind"
+
+
+def test_source_freshness_reports_stale_sources_with_configurable_thresholds(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hand-landed helpdesk and survey batches landed at 2026-01-06 00:00 UTC, months
+    # before any day this test runs: past both the default 2-day warning and the 4-day
+    # error. The orders were extracted by the pipeline just now: fresh.
+    settings = home_of(built)
+    checked = {entry["source"]: entry for entry in warehouse.source_freshness(settings)}
+    landed = {f"{source}.{table}" for source, table in warehouse.declared_sources()} - {
+        f"{source}.{table}" for source, table in warehouse.unlanded_sources(settings)
+    }
+    assert set(checked) == landed
+    hand_landed = {name for name in landed if not name.startswith("orders.")}
+    assert {checked[name]["status"] for name in hand_landed} == {"error"}
+    assert {checked[name]["max_loaded_at"][:19] for name in hand_landed} == {
+        "2026-01-06T00:00:00"
+    }
+    assert {checked[name]["status"] for name in landed - hand_landed} == {"pass", "no rows"}
+    assert checked["orders.refunds"] == {  # the tiny shop has no refunds
+        "source": "orders.refunds", "status": "no rows", "max_loaded_at": None
+    }
+    # Thresholds come from the environment: 100,000 days to an error leaves a warning.
+    monkeypatch.setenv("CXW_FRESHNESS_ERROR_DAYS", "100000")
+    again = {entry["source"]: entry for entry in warehouse.source_freshness(settings)}
+    assert {again[name]["status"] for name in hand_landed} == {"warn"}
