@@ -148,3 +148,30 @@ def test_cxw_show_the_dashboard_and_metricflow_agree(
     tiles = dict(re.findall(r"data-key='(\w+)' data-value='([^']*)'", page))
     for metric in AGREED:
         assert float(tiles[metric]) == pytest.approx(float(semantic[metric]), abs=1e-9), metric
+
+
+def test_customer_dimensions_group_the_semantic_layer(settings: Settings) -> None:
+    """Customers by service segment (semantic.customer_segments) as service_impact counts
+    them, repeat purchase per segment as service_impact rates it, NPS by country."""
+    semantic = mf_query(
+        settings, "--metrics", "customers,repeat_purchase_rate",
+        "--group-by", "customer__service_segment",
+    ).set_index("customer__service_segment")
+    impact = query(settings, "select * from experience.service_impact where customers > 0")
+    impact = impact.set_index("service_segment")
+    assert set(semantic.index) == set(impact.index)
+    assert semantic["customers"].to_dict() == impact["customers"].to_dict()
+    assert semantic["repeat_purchase_rate"].to_numpy() == pytest.approx(
+        impact.loc[semantic.index, "repeat_purchase_rate"].to_numpy(), nan_ok=True
+    )
+    by_country = mf_query(settings, "--metrics", "nps_answers", "--group-by",
+                          "customer__country")
+    linked = query(
+        settings,
+        "select count(*) as answers from semantic.survey_answers "
+        "where survey_type = 'nps' and customer_id is not null",
+    )
+    assert len(by_country) >= 2
+    assert by_country.dropna(subset=["customer__country"])["nps_answers"].sum() == (
+        linked["answers"].iloc[0]
+    )
