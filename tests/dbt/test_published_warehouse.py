@@ -138,6 +138,8 @@ def test_primary_keys_are_declared(published: Path) -> None:
             "from duckdb_constraints() where constraint_type = 'PRIMARY KEY'"
         ).fetchall())
     assert keys["service.agents"] == ["agent_id"]
+    assert keys["service.tickets"] == ["ticket_id"]
+    assert keys["service.daily_kpis"] == ["date", "channel"]
 
 
 def test_a_duckdb_1x_client_reads_every_published_table(
