@@ -7,6 +7,8 @@ plot, the same colour for the same thing everywhere (``COLOURS``).
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 import vl_convert
@@ -53,6 +55,16 @@ def duration_unit(minutes: pd.Series) -> tuple[float, str]:
     return 1.0, "minutes"
 
 
+def whole_ticks(largest: float) -> list[int] | alt.UndefinedType:
+    """Tick values for a count axis: whole numbers only, about five of them."""
+    if pd.isna(largest) or largest <= 0:
+        return alt.Undefined
+    rough = largest / 5
+    magnitude = 10 ** max(0, math.floor(math.log10(rough))) if rough >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough)
+    return list(range(0, int(math.ceil(largest / step)) * step + 1, step))
+
+
 def colour_scale(names: list[str]) -> alt.Scale:
     known = [name for name in names if name in COLOURS]
     if known and len(known) == len(names):
@@ -82,7 +94,10 @@ def lines(
         .mark_line(point=True, strokeWidth=2)
         .encode(
             x=x_encoding,
-            y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format)),
+            y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(
+                format=y_format,
+                values=whole_ticks(frame[y].max()) if y_format.endswith(".0f") else alt.Undefined,
+            )),
             color=alt.Color(f"{series}:N", title=None, scale=colour_scale(names),
                             sort=names, legend=legend),
             tooltip=[alt.Tooltip(f"{x}:{x_type}"), series, alt.Tooltip(f"{y}:Q",
@@ -127,7 +142,9 @@ def stacked_bars(
         .encode(
             x=alt.X(f"{x}:{'O' if x_type == 'T' else x_type}", axis=axis,
                     timeUnit="yearmonthdate" if x_type == "T" else None),
-            y=alt.Y(f"sum({value}):Q", title=value_title),
+            y=alt.Y(f"sum({value}):Q", title=value_title, axis=alt.Axis(
+                values=whole_ticks(frame.groupby(x)[value].sum().max())
+            )),
             color=alt.Color(f"{stack}:N", title=None, scale=colour_scale(names), sort=names),
             order=alt.Order(f"{stack}_order:Q") if f"{stack}_order" in frame else alt.Undefined,
         )

@@ -268,9 +268,9 @@ def panel_sla_breaches(marts: Marts) -> Panel | None:
         "from service.sla_events group by all order by all"
     )
     weekly["metric"] = weekly["metric"].map(SLA_METRICS).fillna(weekly["metric"])
-    chart = charts.lines(weekly, "week", "breaches", "metric", x_title="Week (starting)",
-                         y_title="breached SLA targets", y_format=",.0f",
-                         time_format="%d %b")
+    weekly["week"] = pd.to_datetime(weekly["week"]).dt.strftime("%d %b %Y")
+    chart = charts.lines(weekly, "week", "breaches", "metric", x_title="Week starting",
+                         y_title="breached SLA targets", y_format=",.0f", x_type="O")
     return _chart(
         "sla_breaches", "SLA breaches per week",
         "Breached SLA targets (reached late, or overdue while running), by the week the "
@@ -389,7 +389,7 @@ def panel_nps_drivers(marts: Marts) -> Panel | None:
     ).fillna("not significant")
     chart = charts.bars(drivers, "driver", "potential_nps_gain",
                         value_title="potential NPS gain (points)", colour="evidence",
-                        colour_title="difference (95%)")
+                        colour_title="difference (95%)", sort=list(drivers["driver"]))
     return _chart(
         "nps_drivers", "What moves NPS",
         "NPS points gained if respondents with the driver answered like those without; "
