@@ -165,9 +165,11 @@ def heat_map(
                         scale=alt.Scale(scheme="blues", domainMin=0),
                         legend=alt.Legend(format=".0%", orient="right")),
     )
+    largest = pd.to_numeric(frame[value], errors="coerce").max()
+    dark_from = 0.5 * (float(largest) if pd.notna(largest) and largest > 0 else 1.0)
     text = base.mark_text(fontSize=10).encode(
         text=alt.Text(f"{value}:Q", format=".0%"),
-        color=alt.condition(f"datum.{value} > 0.5 * {float(frame[value].max() or 1)}",
-                            alt.value("white"), alt.value("black")),
+        color=alt.condition(f"datum.{value} > {dark_from}", alt.value("white"),
+                            alt.value("black")),
     )
     return alt.layer(cells, text)

@@ -14,6 +14,7 @@ a mart a newer release adds).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -26,6 +27,8 @@ import duckdb
 import pandas as pd
 
 from cxw import charts
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,22 @@ class Marts:
 
 
 def _chart(name: str, title: str, note: str, chart, frame: pd.DataFrame) -> Panel:
+    if frame.empty:
+        return Panel(name, title, note, html=f"<h3>{escape(title)}</h3><p>No data yet.</p>")
     return Panel(name, title, note, svg=charts.render(chart, title), points=len(frame))
+
+
+def _draw(build: Callable[[Marts], Panel | None], marts: Marts) -> Panel | None:
+    """One panel; a panel that cannot be drawn says so in its place (and in the log)
+    instead of taking the whole dashboard down."""
+    try:
+        return build(marts)
+    except Exception as error:  # noqa: BLE001 - any failure of one chart
+        log.exception("dashboard panel %s failed", build.__name__)
+        name = build.__name__.removeprefix("panel_")
+        return Panel(name, name, "", html=(
+            f"<p class='panel-error'>This panel could not be drawn: {escape(str(error))}</p>"
+        ))
 
 
 def panel_service_vs_experience(marts: Marts) -> Panel | None:
@@ -547,7 +565,7 @@ def build_dashboard(published: Path, out_dir: Path, freshness: list[dict] | None
     numbers = key_numbers(published)
     with duckdb.connect(str(published), read_only=True) as connection:
         marts = Marts(connection, freshness)
-        panels = [panel for build in PANELS if (panel := build(marts)) is not None]
+        panels = [panel for build in PANELS if (panel := _draw(build, marts)) is not None]
     figures = "".join(
         f"<figure data-panel='{escape(panel.name)}' data-points='{panel.points}'>"
         f"{panel.svg}{panel.html}<figcaption>{escape(panel.note)}</figcaption></figure>"

@@ -83,6 +83,7 @@ def test_the_dashboard_draws_every_panel_in_a_browser_and_tiles_equal_the_marts(
         assert len(MARK.findall(html)) >= 1, f"{name} drew no marks"
         assert int(re.search(r'data-points="(\d+)"', html).group(1)) > 0, name
     assert "Uncaught" not in log and "<script" not in page.read_text()
+    assert "panel-error" not in dom
     assert not re.search(r"""(?:src|href)=["']?https?:""", page.read_text()), "offline"
     assert oct(page.stat().st_mode & 0o777) == oct(0o644)
 
@@ -225,3 +226,29 @@ def test_stale_sources_are_listed_at_the_top(tmp_path: Path) -> None:
     stale = re.findall(r"data-source='([\w.]+)'", text)
     assert stale == ["web.events"]
     assert text.index("Stale sources") < text.index("<figure")
+
+
+def test_an_empty_panel_says_so_and_a_broken_panel_does_not_take_the_page_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = tmp_path / "published.duckdb"
+    with duckdb.connect(str(published)) as connection:
+        # One month of orders: only month 0 (always 100%), which the heat map leaves out.
+        connection.execute(
+            "create schema experience; create table experience.cohort_retention as "
+            "select date '2026-05-01' as cohort_month, 0 as months_since_first_order, "
+            "10 as cohort_size, 10 as active_customers, 1.0 as retention_rate"
+        )
+    tiny_new_marts_path = tmp_path / "new.duckdb"
+    tiny_new_marts(tiny_new_marts_path)
+    text = build_dashboard(published, tmp_path / "a", freshness=[]).read_text()
+    (cohorts,) = re.findall(r"<figure data-panel='cohort_retention'.*?</figure>", text)
+    assert "data-points='0'" in cohorts and "No data yet." in cohorts
+
+    def broken(marts: reports.Marts) -> None:
+        raise RuntimeError("chart library exploded")
+
+    monkeypatch.setattr(reports, "PANELS", [broken, reports.panel_nps_drivers])
+    text = build_dashboard(tiny_new_marts_path, tmp_path / "b", freshness=[]).read_text()
+    assert "could not be drawn: chart library exploded" in text
+    assert "data-panel='nps_drivers' data-points='3'" in text
