@@ -158,7 +158,7 @@ def heat_map(
     """Cells coloured by a 0..1 share, each labelled with its percentage, and a legend."""
     base = alt.Chart(frame).encode(
         y=alt.Y(f"{row}:O", title=row_title),
-        x=alt.X(f"{column}:O", title=column_title),
+        x=alt.X(f"{column}:O", title=column_title, axis=alt.Axis(labelAngle=0)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", title=legend_title,
