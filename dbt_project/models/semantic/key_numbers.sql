@@ -99,7 +99,7 @@ session_numbers as (
 retention_numbers as (
 
     select
-        sum(active_customers) / nullif(sum(cohort_size), 0) as retention_month_3
+        1.0 * sum(active_customers) / nullif(sum(cohort_size), 0) as retention_month_3
     from cohort_retention
     where months_since_first_order = 3
 
