@@ -6,7 +6,9 @@ unit tests) on the DuckDB warehouse as of the run's data date, validates the mar
 the Great Expectations suites in `expectations/marts/`, then publishes the warehouse to
 `$CXW_HOME/published/warehouse.duckdb`, which BI tools open read-only. The published
 file is replaced atomically and only after the build and the validation passed, so a
-failed run leaves the last good warehouse in place. Finally it writes the reports to
+failed run leaves the last good warehouse in place. Then it checks how recently each
+source landed (`dbt source freshness` on `_loaded_at`: a stale source is a warning in the
+log and on the dashboard, never a blocked publish). Finally it writes the reports to
 `$CXW_HOME/reports/`: the CX dashboard (`dashboard.html`) and the dbt docs
 (`dbt-docs.html`), both static pages that open offline.
 
@@ -66,12 +68,18 @@ def transform():
         return pipeline.publish()
 
     @task(pool=WAREHOUSE_POOL)
+    def source_freshness() -> dict[str, str]:
+        from cxw import pipeline
+
+        return pipeline.check_source_freshness()
+
+    @task(pool=WAREHOUSE_POOL)
     def build_reports() -> dict[str, str]:
         from cxw import pipeline
 
         return pipeline.build_reports()
 
-    build_warehouse() >> validate_marts() >> publish() >> build_reports()
+    build_warehouse() >> validate_marts() >> publish() >> source_freshness() >> build_reports()
 
 
 transform()

@@ -1,130 +1,175 @@
-"""Small inline-SVG charts for the static reports: no JavaScript, no CDN, no downloads.
+"""The dashboard's charts: Altair (Vega-Lite) specs rendered to static SVG by vl-convert,
+offline (no JavaScript in the page, no CDN).
 
-Each chart is an ``<svg class="chart" data-chart=NAME data-points=N>`` element, so a test
-(or a person) can see how many data points it drew.
+One look for every chart: gridlines, axis titles that name the unit, a legend below the
+plot, the same colour for the same thing everywhere (``COLOURS``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from html import escape
+import math
 
-WIDTH, HEIGHT, PAD = 640, 260, 44
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+import altair as alt
+import pandas as pd
+import vl_convert
+
+WIDTH, HEIGHT = 520, 220
+
+# One colour per concept, whichever chart shows it: service in blues, experience in
+# greens/oranges, bad news in red.
+COLOURS = {
+    "NPS": "#2b8a3e",
+    "CSAT %": "#1c7ed6",
+    "Contacts per 100 orders": "#e8590c",
+    "breached": "#c92a2a",
+    "within target": "#868e96",
+    "significant": "#2b8a3e",
+    "not significant": "#adb5bd",
+}
+CATEGORY_SCHEME = "tableau10"
+
+# Above this many minutes a duration axis is drawn in hours.
+HOURS_FROM_MINUTES = 240
 
 
-def _frame(name: str, points: int, body: str, title: str) -> str:
+def _base(chart: alt.Chart | alt.LayerChart, title: str) -> alt.Chart | alt.LayerChart:
     return (
-        f'<svg class="chart" data-chart="{escape(name)}" data-points="{points}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
-        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="white"/>{body}</svg>'
+        chart.properties(width=WIDTH, height=HEIGHT, title=title)
+        .configure_axis(grid=True, gridColor="#e9ecef", labelFontSize=11, titleFontSize=12)
+        .configure_legend(orient="bottom", labelFontSize=11, titleFontSize=11)
+        .configure_title(fontSize=14, anchor="start")
+        .configure_view(strokeWidth=0)
     )
 
 
-def _scale(value: float, low: float, high: float, out_low: float, out_high: float) -> float:
-    if high == low:
-        return (out_low + out_high) / 2
-    return out_low + (value - low) * (out_high - out_low) / (high - low)
+def render(chart: alt.Chart | alt.LayerChart, title: str) -> str:
+    """The chart as a standalone ``<svg>`` element."""
+    return vl_convert.vegalite_to_svg(_base(chart, title).to_dict())
 
 
-def _axes(labels: Sequence[str], low: float, high: float) -> str:
-    parts = [
-        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - 10}" y2="{HEIGHT - PAD}" '
-        'stroke="#999"/>',
-        f'<line x1="{PAD}" y1="10" x2="{PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>',
-        f'<text x="4" y="16" font-size="11">{high:,.1f}</text>',
-        f'<text x="4" y="{HEIGHT - PAD}" font-size="11">{low:,.1f}</text>',
-    ]
-    step = max(1, len(labels) // 8)
-    for index in range(0, len(labels), step):
-        x = _scale(index, 0, max(len(labels) - 1, 1), PAD, WIDTH - 20)
-        parts.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - PAD + 16}" font-size="10" '
-            f'text-anchor="middle">{escape(labels[index])}</text>'
+def duration_unit(minutes: pd.Series) -> tuple[float, str]:
+    """Divide minutes by this and name the unit: hours when the values are large."""
+    largest = pd.to_numeric(minutes, errors="coerce").max()
+    if pd.notna(largest) and largest > HOURS_FROM_MINUTES:
+        return 60.0, "hours"
+    return 1.0, "minutes"
+
+
+def whole_ticks(largest: float) -> list[int] | alt.UndefinedType:
+    """Tick values for a count axis: whole numbers only, about five of them."""
+    if pd.isna(largest) or largest <= 0:
+        return alt.Undefined
+    rough = largest / 5
+    magnitude = 10 ** max(0, math.floor(math.log10(rough))) if rough >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough)
+    return list(range(0, int(math.ceil(largest / step)) * step + 1, step))
+
+
+def colour_scale(names: list[str]) -> alt.Scale:
+    known = [name for name in names if name in COLOURS]
+    if known and len(known) == len(names):
+        return alt.Scale(domain=names, range=[COLOURS[name] for name in names])
+    # The same name gets the same colour in every chart that shows the same set.
+    return alt.Scale(scheme=CATEGORY_SCHEME, domain=sorted(names))
+
+
+def lines(
+    frame: pd.DataFrame, x: str, y: str, series: str, *, x_title: str, y_title: str,
+    y_format: str = ",.1f", x_type: str = "T", time_format: str = "%b %Y",
+) -> alt.Chart:
+    """One line (with points) per ``series`` value."""
+    names = list(dict.fromkeys(frame[series]))
+    if x_type == "T" and time_format == "%b %Y":
+        # Monthly points: one labelled tick per month, not the time scale's own ticks.
+        x_encoding = alt.X(f"yearmonth({x}):O", title=x_title,
+                           axis=alt.Axis(format="%b %Y", labelAngle=0))
+    elif x_type == "T":
+        x_encoding = alt.X(f"{x}:T", title=x_title, axis=alt.Axis(format=time_format))
+    else:
+        x_encoding = alt.X(f"{x}:{x_type}", title=x_title, sort=None,
+                           axis=alt.Axis(labelAngle=0))
+    legend = None if len(names) == 1 else alt.Legend()
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True, strokeWidth=2)
+        .encode(
+            x=x_encoding,
+            y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(
+                format=y_format,
+                values=whole_ticks(frame[y].max()) if y_format.endswith(".0f") else alt.Undefined,
+            )),
+            color=alt.Color(f"{series}:N", title=None, scale=colour_scale(names),
+                            sort=names, legend=legend),
+            tooltip=[alt.Tooltip(f"{x}:{x_type}"), series, alt.Tooltip(f"{y}:Q",
+                                                                      format=y_format)],
         )
-    return "".join(parts)
+    )
 
 
-def line_chart(
-    name: str, title: str, labels: Sequence[str], series: dict[str, Sequence[float | None]]
-) -> str:
-    """One line per series over shared x labels; ``None`` values leave a gap."""
-    values = [v for points in series.values() for v in points if v is not None]
-    if not values:
-        return _frame(name, 0, '<text x="20" y="40">no data yet</text>', title)
-    low, high = min(min(values), 0), max(values)
-    body = [_axes(labels, low, high)]
-    for number, (label, points) in enumerate(series.items()):
-        colour = PALETTE[number % len(PALETTE)]
-        coords = [
-            (_scale(i, 0, max(len(labels) - 1, 1), PAD, WIDTH - 20),
-             _scale(v, low, high, HEIGHT - PAD, 10))
-            for i, v in enumerate(points)
-            if v is not None
-        ]
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
-        body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>' for x, y in coords]
-        body.append(
-            f'<text x="{WIDTH - 150}" y="{20 + 14 * number}" font-size="12" '
-            f'fill="{colour}">{escape(label)}</text>'
+def bars(
+    frame: pd.DataFrame, category: str, value: str, *, value_title: str,
+    value_format: str = ",.1f", colour: str | None = None, colour_title: str | None = None,
+    sort: list[str] | None = None,
+) -> alt.LayerChart:
+    """Horizontal bars with their value written at the end of each bar."""
+    encoding = {
+        "y": alt.Y(f"{category}:N", title=None, sort=sort or "-x"),
+        "x": alt.X(f"{value}:Q", title=value_title, axis=alt.Axis(format=value_format)),
+    }
+    bar = alt.Chart(frame).mark_bar(color="#1c7ed6").encode(**encoding)
+    if colour:
+        names = list(dict.fromkeys(frame[colour]))
+        bar = bar.encode(color=alt.Color(f"{colour}:N", title=colour_title,
+                                         scale=colour_scale(names), sort=names))
+    labels = alt.Chart(frame).mark_text(align="left", dx=3, fontSize=11).encode(
+        **encoding, text=alt.Text(f"{value}:Q", format=value_format)
+    )
+    return alt.layer(bar, labels)
+
+
+def stacked_bars(
+    frame: pd.DataFrame, x: str, value: str, stack: str, *, x_title: str, value_title: str,
+    x_type: str = "T", time_format: str = "%d %b", order: list[str] | None = None,
+) -> alt.Chart:
+    """Vertical bars per ``x``, stacked by ``stack``."""
+    names = order or list(dict.fromkeys(frame[stack]))
+    axis = alt.Axis(format=time_format, title=x_title) if x_type == "T" else alt.Axis(
+        title=x_title
+    )
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{x}:{'O' if x_type == 'T' else x_type}", axis=axis,
+                    timeUnit="yearmonthdate" if x_type == "T" else None),
+            y=alt.Y(f"sum({value}):Q", title=value_title, axis=alt.Axis(
+                values=whole_ticks(frame.groupby(x)[value].sum().max())
+            )),
+            color=alt.Color(f"{stack}:N", title=None, scale=colour_scale(names), sort=names),
+            order=alt.Order(f"{stack}_order:Q") if f"{stack}_order" in frame else alt.Undefined,
         )
-    return _frame(name, len(values), "".join(body), title)
-
-
-def bar_chart(name: str, title: str, bars: dict[str, float | None], unit: str = "") -> str:
-    """Horizontal bars, one per label."""
-    shown = {k: v for k, v in bars.items() if v is not None}
-    if not shown:
-        return _frame(name, 0, '<text x="20" y="40">no data yet</text>', title)
-    high = max(max(shown.values()), 0) or 1
-    low = min(min(shown.values()), 0)
-    row = (HEIGHT - 20) / max(len(shown), 1)
-    body = []
-    for number, (label, value) in enumerate(shown.items()):
-        y = 10 + number * row
-        x0 = _scale(0, low, high, 170, WIDTH - 70)
-        x1 = _scale(value, low, high, 170, WIDTH - 70)
-        body.append(
-            f'<text x="6" y="{y + row / 2 + 4:.1f}" font-size="12">{escape(label)}</text>'
-            f'<rect class="bar" x="{min(x0, x1):.1f}" y="{y + 4:.1f}" width="{abs(x1 - x0):.1f}" '
-            f'height="{row - 8:.1f}" fill="{PALETTE[number % len(PALETTE)]}"/>'
-            f'<text x="{max(x0, x1) + 4:.1f}" y="{y + row / 2 + 4:.1f}" '
-            f'font-size="11">{value:,.1f}{escape(unit)}</text>'
-        )
-    return _frame(name, len(shown), "".join(body), title)
+    )
 
 
 def heat_map(
-    name: str, title: str, rows: Sequence[str], columns: Sequence[str],
-    cells: dict[tuple[str, str], float],
-) -> str:
-    """A grid of cells shaded by value in 0..1 (e.g. retention rates)."""
-    if not cells:
-        return _frame(name, 0, '<text x="20" y="40">no data yet</text>', title)
-    cell_w = (WIDTH - 90) / max(len(columns), 1)
-    cell_h = (HEIGHT - 30) / max(len(rows), 1)
-    body = []
-    for c, column in enumerate(columns):
-        body.append(
-            f'<text x="{90 + c * cell_w + cell_w / 2:.1f}" y="14" font-size="10" '
-            f'text-anchor="middle">{escape(column)}</text>'
-        )
-    for r, row in enumerate(rows):
-        y = 20 + r * cell_h
-        body.append(
-            f'<text x="4" y="{y + cell_h / 2 + 4:.1f}" font-size="10">{escape(row)}</text>'
-        )
-        for c, column in enumerate(columns):
-            value = cells.get((row, column))
-            if value is None:
-                continue
-            shade = int(255 - 200 * max(0.0, min(1.0, value)))
-            body.append(
-                f'<rect class="cell" x="{90 + c * cell_w:.1f}" y="{y:.1f}" '
-                f'width="{cell_w - 1:.1f}" height="{cell_h - 1:.1f}" '
-                f'fill="rgb({shade},{shade},255)">'
-                f"<title>{escape(row)} +{escape(column)}: {value:.0%}</title></rect>"
-            )
-    return _frame(name, len(cells), "".join(body), title)
+    frame: pd.DataFrame, row: str, column: str, value: str, *, row_title: str,
+    column_title: str, legend_title: str,
+) -> alt.LayerChart:
+    """Cells coloured by a 0..1 share, each labelled with its percentage, and a legend."""
+    base = alt.Chart(frame).encode(
+        y=alt.Y(f"{row}:O", title=row_title),
+        x=alt.X(f"{column}:O", title=column_title, axis=alt.Axis(labelAngle=0)),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", title=legend_title,
+                        scale=alt.Scale(scheme="blues", domainMin=0),
+                        legend=alt.Legend(format=".0%", orient="right")),
+    )
+    largest = pd.to_numeric(frame[value], errors="coerce").max()
+    dark_from = 0.5 * (float(largest) if pd.notna(largest) and largest > 0 else 1.0)
+    text = base.mark_text(fontSize=10).encode(
+        text=alt.Text(f"{value}:Q", format=".0%"),
+        color=alt.condition(f"datum.{value} > {dark_from}", alt.value("white"),
+                            alt.value("black")),
+    )
+    return alt.layer(cells, text)

@@ -77,18 +77,6 @@ def run_range(
         print(f"ok ({time.monotonic() - began:.1f}s)", flush=True)
 
 
-KEY_NUMBERS = [
-    ("tickets", "tickets", ",d"),
-    ("first reply, median minutes", "first_reply_minutes_median", ",.1f"),
-    ("first-reply SLA breach rate", "first_reply_sla_breach_rate", ".1%"),
-    ("CSAT %", "csat_pct", ".1f"),
-    ("customers", "customers", ",d"),
-    ("NPS", "nps", ".1f"),
-    ("repeat purchase rate", "repeat_purchase_rate", ".1%"),
-    ("retention 3 months after first order", "retention_month_3", ".1%"),
-]
-
-
 def show(settings: Settings) -> None:
     """Print the published warehouse's marts: where it is, row counts, a glimpse."""
     path = settings.published_path
@@ -101,14 +89,19 @@ def show(settings: Settings) -> None:
     for table, rows in counts.items():
         print(f"  {table:<40} {rows:>10,}")
     numbers = reports.key_numbers(path)
-    print("\nKey numbers (customer service | customer experience):")
-    for label, key, form in KEY_NUMBERS:
-        value = numbers.get(key)
-        print(f"  {label:<40} {'n/a' if value is None else format(value, form):>10}")
+    as_of = numbers.get("as_of_date")
+    print(
+        "\nKey numbers (customer service | customer experience), from semantic.key_numbers"
+        + ("" if as_of is None else f", data as of {as_of:%Y-%m-%d}")
+        + ":"
+    )
+    for figure in reports.KEY_FIGURES:
+        value = reports.format_figure(numbers.get(figure.key), figure.kind)
+        print(f"  {figure.label:<38}{value:>12}  {figure.description}")
     impact = numbers.get("service_impact")
     if impact is not None and len(impact):
         print("\nHow service drives experience (experience.service_impact):")
-        print(impact.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+        print(reports.service_impact_table(impact).to_string(index=False))
     print(f"\nReports: {settings.reports_dir / 'dashboard.html'}")
     print(f"         {settings.reports_dir / 'dbt-docs.html'}")
     print(f"         {settings.gx_data_docs_dir / 'index.html'}")

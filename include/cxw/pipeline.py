@@ -5,6 +5,7 @@ DAG files stay thin and call these; everything here is testable without a schedu
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -258,6 +259,23 @@ def publish() -> dict[str, int]:
     settings = Settings.from_env()
     warehouse.publish(settings)
     return warehouse.mart_row_counts(settings.published_path)
+
+
+def check_source_freshness() -> dict[str, str]:
+    """How recently each landed source was loaded (dbt source freshness), kept next to the
+    dashboard, which lists the stale ones. Stale sources are logged as warnings; they do
+    not fail the run (the marts are already published)."""
+    settings = Settings.from_env()
+    checked = warehouse.source_freshness(settings)
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    (settings.reports_dir / "source-freshness.json").write_text(json.dumps(checked, indent=1))
+    for entry in checked:
+        if entry["status"] != "pass":
+            log.warning(
+                "source %s is stale (%s): latest load %s",
+                entry["source"], entry["status"], entry["max_loaded_at"],
+            )
+    return {entry["source"]: entry["status"] for entry in checked}
 
 
 def build_reports() -> dict[str, str]:

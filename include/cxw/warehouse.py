@@ -128,6 +128,40 @@ def build(settings: Settings, as_of: date) -> str:
         return run_dbt(settings, *arguments)
 
 
+def source_freshness(settings: Settings) -> list[dict[str, str | None]]:
+    """``dbt source freshness`` over the landed sources (``_loaded_at``; thresholds in
+    dbt_project.yml): one entry per source table with its status (pass, warn, error or
+    runtime error) and latest load. A stale source is a finding, not a failure: dbt's
+    non-zero exit for an error-level source is not raised; dbt failing to check is."""
+    landed = [pair for pair in declared_sources() if pair not in unlanded_sources(settings)]
+    if not landed:
+        return []
+    results = settings.home / "dbt" / "freshness" / "sources.json"
+    results.unlink(missing_ok=True)
+    selection = [f"source:{source}.{table}" for source, table in landed]
+    failure = None
+    with writer_lock(settings):
+        try:
+            run_dbt(settings, "source", "freshness", "--select", *selection,
+                    target_dir="freshness")
+        except DbtFailed as error:
+            failure = error
+    if not results.exists():
+        raise failure or DbtFailed("dbt source freshness wrote no sources.json")
+    checked = []
+    for result in json.loads(results.read_text())["results"]:
+        loaded_at = result.get("max_loaded_at")
+        # Batches without rows (a shop without refunds yet) have no _loaded_at: dbt says
+        # 0001-01-01 and "error"; the source is not stale, it is empty.
+        empty = loaded_at is not None and loaded_at.startswith("0001-01-01")
+        checked.append({
+            "source": result["unique_id"].split(".", 2)[2],
+            "status": "no rows" if empty else result["status"],
+            "max_loaded_at": None if empty else loaded_at,
+        })
+    return sorted(checked, key=lambda entry: entry["source"])
+
+
 def build_docs(settings: Settings, out_dir: Path) -> Path:
     """dbt docs as one self-contained page (``--static``: opens offline from disk).
 
@@ -167,18 +201,108 @@ def docs_key(settings: Settings) -> str:
     return digest.hexdigest()
 
 
+# What BI users get: the marts and the tables the semantic layer reads. Never staging or
+# intermediate (views over the lake by absolute path, raw emails), never seeds.
+PUBLISHED_SCHEMAS = (*MART_SCHEMAS, "semantic")
+
+# DuckDB storage versions, oldest first: the published file is written in the oldest one
+# its data types allow, so the DuckDB 1.x drivers inside BI tools open it.
+STORAGE_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0")
+
+
+class PublishFailed(RuntimeError):
+    """The published copy could not be written; the last published file is untouched."""
+
+
 def publish(settings: Settings) -> Path:
-    """Copy the built warehouse next to the published one, then swap it in atomically."""
+    """Copy the built warehouse's published schemas into a new file next to the published
+    one, then swap it in atomically (a rename: a reader holding the old file open keeps
+    reading it; a crash before the rename leaves the last published file as it was).
+
+    Only base tables of ``PUBLISHED_SCHEMAS`` are copied, with their constraints and
+    their catalog comments (dbt ``persist_docs``), in the oldest storage version that
+    takes them."""
     target = settings.published_path
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.tmp")
+    errors = []
     with writer_lock(settings):
-        with duckdb.connect(str(settings.warehouse_path)) as connection:
-            connection.execute("checkpoint")
-        shutil.copyfile(settings.warehouse_path, staging)
+        for version in STORAGE_VERSIONS:
+            _remove_database_files(staging)
+            try:
+                _copy_published_schemas(settings.warehouse_path, staging, version)
+            except duckdb.Error as error:
+                errors.append(f"{version}: {error}".splitlines()[0])
+                continue
+            break
+        else:
+            _remove_database_files(staging)
+            raise PublishFailed(
+                f"could not write {target.name} in any storage version: {'; '.join(errors)}"
+            )
+    os.chmod(staging, 0o644)
     os.replace(staging, target)
-    log.info("published %s", target)
+    log.info("published %s (storage %s)", target, version)
     return target
+
+
+def _remove_database_files(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _copy_published_schemas(source: Path, out: Path, storage_version: str) -> None:
+    """Write ``out`` in ``storage_version`` with the published schemas' tables of
+    ``source``: each table's own DDL (types, primary key, not null), its rows, its comments."""
+    with duckdb.connect(str(source)) as connection:
+        connection.execute("checkpoint")
+        built = connection.execute("select current_database()").fetchone()[0]
+        connection.execute(
+            f"attach {_literal(str(out))} as published (storage_version '{storage_version}')"
+        )
+        try:
+            tables = connection.execute(
+                "select schema_name, table_name, sql, comment from duckdb_tables() "
+                "where database_name = ? and list_contains(?, schema_name) and not temporary "
+                "order by schema_name, table_name",
+                [built, list(PUBLISHED_SCHEMAS)],
+            ).fetchall()
+            connection.execute("use published")
+            for schema in sorted({schema for schema, *_ in tables}):
+                connection.execute(f"create schema {_name(schema)}")
+            for schema, table, ddl, comment in tables:
+                qualified = f"{_name(schema)}.{_name(table)}"
+                connection.execute(ddl)
+                connection.execute(
+                    f"insert into published.{qualified} "  # noqa: S608 - names from the catalog
+                    f"select * from {_name(built)}.{qualified}"
+                )
+                if comment:
+                    connection.execute(f"comment on table {qualified} is {_literal(comment)}")
+                columns = connection.execute(
+                    "select column_name, comment from duckdb_columns() "
+                    "where database_name = ? and schema_name = ? and table_name = ? "
+                    "and comment is not null",
+                    [built, schema, table],
+                ).fetchall()
+                for column, text in columns:
+                    connection.execute(
+                        f"comment on column {qualified}.{_name(column)} is {_literal(text)}"
+                    )
+            connection.execute(f"use {_name(built)}")
+            connection.execute("checkpoint published")
+        finally:
+            connection.execute(f"use {_name(built)}")
+            connection.execute("detach published")
+
+
+def _name(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (COMMENT ON takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def mart_row_counts(path: Path) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import pandas as pd
@@ -16,6 +17,9 @@ import pytest
 from cxw import pipeline, warehouse
 from cxw.lake import Window, batch_path, with_batch_columns, write_parquet_atomic
 from cxw.settings import Settings
+from cxw_demo.config import DEFAULT_AGENT_EMAIL, ORDER_FIELD_ID
+from cxw_demo.generate import generate
+from cxw_demo.helpdesk_server import HelpdeskServer
 from cxw_demo.tiny_shop import create_orders_db
 
 WINDOW = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC))
@@ -136,3 +140,44 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def query(path: Path, sql: str) -> pd.DataFrame:
     with duckdb.connect(str(path), read_only=True) as connection:
         return connection.sql(sql).df()
+
+
+# A small generated company with every source, for what needs the whole project
+# (the semantic layer, key numbers, the dashboard's panels).
+COMPANY_START, COMPANY_END = date(2026, 5, 2), date(2026, 6, 30)
+COMPANY_WINDOW = (datetime(2026, 5, 2, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
+COMPANY_TOKEN = "semantic-token"
+COMPANY_NOW = int(COMPANY_WINDOW[1].timestamp())
+
+
+def point_at(patch: pytest.MonkeyPatch, sources: Path, server: HelpdeskServer) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    patch.setenv(
+        "AIRFLOW_CONN_HELPDESK_API",
+        f"http://{quote(DEFAULT_AGENT_EMAIL, safe='')}:{COMPANY_TOKEN}@127.0.0.1:{port}"
+        f"?order_field_id={ORDER_FIELD_ID}",
+    )
+    patch.setenv("AIRFLOW_CONN_ORDERS_DB", f"sqlite:///{sources / 'shop.db'}")
+    patch.setenv("CXW_WEB_EXPORT_PATH", str(sources / "ga4"))
+    patch.setenv("CXW_SURVEY_DROP_PATH", str(sources / "surveys"))
+
+
+@pytest.fixture(scope="session")
+def small_company(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The simulator's two months of a 150-customer company (every source), landed,
+    built into a warehouse and published."""
+    root = tmp_path_factory.mktemp("small_company")
+    sources = root / "sources"
+    generate(sources, 150, COMPANY_START, COMPANY_END, seed=11)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CXW_HOME", str(root / "cxw"))
+        settings = Settings.from_env()
+        with HelpdeskServer(sources / "helpdesk", token=COMPANY_TOKEN, now=COMPANY_NOW) as server:
+            point_at(patch, sources, server)
+            pipeline.extract_helpdesk(*COMPANY_WINDOW)
+            pipeline.extract_web(*COMPANY_WINDOW)
+            pipeline.extract_orders(*COMPANY_WINDOW)
+            pipeline.extract_surveys(*COMPANY_WINDOW)
+        warehouse.build(settings, COMPANY_END)
+        warehouse.publish(settings)
+    return settings

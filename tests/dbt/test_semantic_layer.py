@@ -5,57 +5,22 @@ tables BI tools read, on two months of the demo simulator's data."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import duckdb
 import pandas as pd
 import pytest
 
-from cxw import pipeline, warehouse
+from cxw import cli, reports
 from cxw.settings import DBT_PROJECT_DIR, Settings
-from cxw_demo.config import DEFAULT_AGENT_EMAIL, ORDER_FIELD_ID
-from cxw_demo.generate import generate
-from cxw_demo.helpdesk_server import HelpdeskServer
-
-START, END = date(2026, 5, 2), date(2026, 6, 30)
-WINDOW = (datetime(2026, 5, 2, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
-TOKEN = "semantic-token"
-NOW = int(WINDOW[1].timestamp())
-
-
-def point_at(patch: pytest.MonkeyPatch, sources: Path, server: HelpdeskServer) -> None:
-    port = server.url.rsplit(":", 1)[1]
-    patch.setenv(
-        "AIRFLOW_CONN_HELPDESK_API",
-        f"http://{quote(DEFAULT_AGENT_EMAIL, safe='')}:{TOKEN}@127.0.0.1:{port}"
-        f"?order_field_id={ORDER_FIELD_ID}",
-    )
-    patch.setenv("AIRFLOW_CONN_ORDERS_DB", f"sqlite:///{sources / 'shop.db'}")
-    patch.setenv("CXW_WEB_EXPORT_PATH", str(sources / "ga4"))
-    patch.setenv("CXW_SURVEY_DROP_PATH", str(sources / "surveys"))
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The simulator's two months, landed and built into a warehouse."""
-    root = tmp_path_factory.mktemp("semantic")
-    sources = root / "sources"
-    generate(sources, 150, START, END, seed=11)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CXW_HOME", str(root / "cxw"))
-        settings = Settings.from_env()
-        with HelpdeskServer(sources / "helpdesk", token=TOKEN, now=NOW) as server:
-            point_at(patch, sources, server)
-            pipeline.extract_helpdesk(*WINDOW)
-            pipeline.extract_web(*WINDOW)
-            pipeline.extract_orders(*WINDOW)
-            pipeline.extract_surveys(*WINDOW)
-        warehouse.build(settings, END)
-    return settings
+def settings(small_company: Settings) -> Settings:
+    return small_company
 
 
 def mf_query(settings: Settings, *args: str) -> pd.DataFrame:
@@ -146,3 +111,67 @@ def test_retention_curve_matches_cohort_retention(settings: Settings) -> None:
     )
     assert semantic["retention"].to_numpy() == pytest.approx(direct["retention"].to_numpy())
     assert semantic["retention"].iloc[0] == pytest.approx(1.0), "month 0 retains everyone"
+
+
+AGREED = ("nps", "csat_pct", "first_reply_business_minutes_median", "repeat_purchase_rate")
+
+
+def test_cxw_show_the_dashboard_and_metricflow_agree(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One definition per metric: MetricFlow over the build, semantic.key_numbers in the
+    published file, what `cxw show` prints and the dashboard's tiles are the same numbers."""
+    semantic = mf_query(settings, "--metrics", ",".join(AGREED)).iloc[0]
+    numbers = reports.key_numbers(settings.published_path)
+    figures = {figure.key: figure for figure in reports.KEY_FIGURES}
+    for metric in AGREED:
+        assert numbers[metric] == pytest.approx(float(semantic[metric]), abs=1e-9), metric
+    # Not the latest answer per customer (experience.customers.nps_category): every answer.
+    answers = query(
+        settings,
+        "select 100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6))"
+        " / count(*) as nps from semantic.survey_answers where survey_type = 'nps'",
+    )
+    assert numbers["nps"] == pytest.approx(answers["nps"].iloc[0])
+
+    cli.show(settings)
+    printed = capsys.readouterr().out
+    for metric in AGREED:
+        figure = figures[metric]
+        shown = reports.format_figure(float(semantic[metric]), figure.kind)
+        line = f"  {figure.label:<38}{shown:>12}  {figure.description}"
+        assert line in printed.splitlines(), (line, printed)
+    assert "business minutes, of replied tickets" in printed
+    assert "of customers who ordered" in printed
+
+    page = reports.build_dashboard(settings.published_path, tmp_path).read_text()
+    tiles = dict(re.findall(r"data-key='(\w+)' data-value='([^']*)'", page))
+    for metric in AGREED:
+        assert float(tiles[metric]) == pytest.approx(float(semantic[metric]), abs=1e-9), metric
+
+
+def test_customer_dimensions_group_the_semantic_layer(settings: Settings) -> None:
+    """Customers by service segment (semantic.customer_segments) as service_impact counts
+    them, repeat purchase per segment as service_impact rates it, NPS by country."""
+    semantic = mf_query(
+        settings, "--metrics", "customers,repeat_purchase_rate",
+        "--group-by", "customer__service_segment",
+    ).set_index("customer__service_segment")
+    impact = query(settings, "select * from experience.service_impact where customers > 0")
+    impact = impact.set_index("service_segment")
+    assert set(semantic.index) == set(impact.index)
+    assert semantic["customers"].to_dict() == impact["customers"].to_dict()
+    assert semantic["repeat_purchase_rate"].to_numpy() == pytest.approx(
+        impact.loc[semantic.index, "repeat_purchase_rate"].to_numpy(), nan_ok=True
+    )
+    by_country = mf_query(settings, "--metrics", "nps_answers", "--group-by",
+                          "customer__country")
+    linked = query(
+        settings,
+        "select count(*) as answers from semantic.survey_answers "
+        "where survey_type = 'nps' and customer_id is not null",
+    )
+    assert len(by_country) >= 2
+    assert by_country.dropna(subset=["customer__country"])["nps_answers"].sum() == (
+        linked["answers"].iloc[0]
+    )

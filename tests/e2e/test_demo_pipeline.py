@@ -90,23 +90,30 @@ def test_the_printed_numbers_are_the_marts_and_the_reports_exist(demo_run, capsy
     settings, *_ = demo_run
     show(settings)
     printed = capsys.readouterr().out
+    # "  <label, 38 wide><value, 12 wide>  <unit and base>"
     lines = {
-        line[:42].strip(): line[42:].strip() for line in printed.splitlines() if line[:2] == "  "
+        line[2:40].strip(): (line[40:52].strip(), line[54:])
+        for line in printed.splitlines() if line[:2] == "  " and len(line) > 54
     }
     with duckdb.connect(str(settings.published_path), read_only=True) as connection:
         tickets, breach_rate = connection.execute(
             "select count(*), avg(is_first_reply_sla_breached::int) from service.tickets"
         ).fetchone()
         (customers,) = connection.execute("select count(*) from experience.customers").fetchone()
+        # NPS over every answer, as experience.monthly_kpis and MetricFlow count it.
         (nps,) = connection.execute(
-            "select 100.0 * (count(*) filter (nps_category = 'promoter') "
-            "- count(*) filter (nps_category = 'detractor')) / count(nps_category) "
-            "from experience.customers"
+            "select 100.0 * (count(*) filter (score >= 9) - count(*) filter (score <= 6)) "
+            "/ count(*) from semantic.survey_answers where survey_type = 'nps'"
         ).fetchone()
-    assert lines["tickets"] == f"{tickets:,d}"
-    assert lines["customers"] == f"{customers:,d}"
-    assert lines["first-reply SLA breach rate"] == f"{breach_rate:.1%}"
-    assert lines["NPS"] == f"{nps:.1f}"
+    assert lines["Tickets"][0] == f"{tickets:,d}"
+    assert lines["Customers"][0] == f"{customers:,d}"
+    assert lines["First-reply SLA breach rate"] == (
+        f"{breach_rate:.1%}", "of tickets with an SLA policy"
+    )
+    assert lines["NPS"] == (f"{nps:.1f}", "-100 to 100, of all NPS answers")
+    assert lines["First reply, median"][1] == "business minutes, of replied tickets"
+    freshness = json.loads((settings.reports_dir / "source-freshness.json").read_text())
+    assert {entry["status"] for entry in freshness} <= {"pass", "no rows"}  # landed just now
     for report in ("dashboard.html", "dbt-docs.html", "gx-data-docs/index.html"):
         path = settings.reports_dir / report
         assert str(path) in printed and path.exists(), report

@@ -1,6 +1,6 @@
--- How service drives experience: customers grouped by the worst service they got on
--- any of their tickets (unresolved > first reply SLA breached > replied within SLA),
--- or no_ticket, with their loyalty measures. Always one row per segment.
+-- How service drives experience: customers grouped by their service segment (the worst
+-- service they got on any of their tickets, int_customers_service_segmented), with their
+-- loyalty measures. Always one row per segment.
 with
 
 customers as (
@@ -9,61 +9,32 @@ customers as (
 
 ),
 
-tickets as (
+customer_segments as (
 
-    select * from {{ ref('tickets') }}
+    select * from {{ ref('int_customers_service_segmented') }}
 
 ),
 
 segments as (
 
-    select 'no_ticket' as service_segment, 0 as severity
+    select 'no_ticket' as service_segment
     union all
-    select 'reply_within_sla' as service_segment, 1 as severity
+    select 'reply_within_sla' as service_segment
     union all
-    select 'reply_sla_breached' as service_segment, 2 as severity
+    select 'reply_sla_breached' as service_segment
     union all
-    select 'unresolved' as service_segment, 3 as severity
-
-),
-
-ticket_severities as (
-
-    -- A ticket without an SLA policy has no breach: it counts as within SLA.
-    select
-        customer_id,
-        case
-            when status not in ('solved', 'closed') then 3
-            when is_first_reply_sla_breached then 2
-            else 1
-        end as severity
-    from tickets
-    where customer_id is not null
-
-),
-
-customer_severities as (
-
-    select
-        customers.customer_id,
-        coalesce(max(ticket_severities.severity), 0) as severity
-    from customers
-    left join ticket_severities
-        on customers.customer_id = ticket_severities.customer_id
-    group by 1
+    select 'unresolved' as service_segment
 
 ),
 
 segmented as (
 
     select
-        segments.service_segment,
+        customer_segments.service_segment,
         customers.*
     from customers
-    inner join customer_severities
-        on customers.customer_id = customer_severities.customer_id
-    inner join segments
-        on customer_severities.severity = segments.severity
+    inner join customer_segments
+        on customers.customer_id = customer_segments.customer_id
 
 ),
 
