@@ -1,9 +1,11 @@
-"""Running the project's DAGs through a local Airflow (SQLite metadata, examples off).
+"""The project's local Airflow (SQLite metadata, examples off) and runs through it.
 
 The local Airflow home lives inside the project (``.airflow/``, ignored by git) unless
-``AIRFLOW_HOME`` says otherwise. Every Airflow command the CLI runs goes through
-``run_airflow`` so that it sees the same configuration a user's shell would get from
-``make airflow``.
+``AIRFLOW_HOME`` says otherwise. ``LocalAirflow`` supervises the long-running components
+(api-server, scheduler with the LocalExecutor, dag-processor) for ``cxw run``/``cxw demo``
+(one command) and ``cxw airflow`` (until stopped); the functions below it create backfills
+and triggered runs through the REST API and read back what the metadata database recorded.
+One-off Airflow commands go through ``run_airflow`` with the same configuration.
 """
 
 from __future__ import annotations
@@ -165,9 +167,6 @@ def run_dag(
 STATE_FILE = "cxw-airflow.json"
 # Every process a LocalAirflow starts carries this variable (how leftovers are found).
 MARKER = "CXW_LOCAL_AIRFLOW_ID"
-# The extract DAGs allow scheduled runs unless the processes that parse them say otherwise
-# (see dag_defaults.extract_run_types).
-SCHEDULED_RUNS = "CXW_SCHEDULED_RUNS"
 
 
 # What the scheduler imports before its LocalExecutor forks the workers the tasks fork from.
