@@ -423,15 +423,19 @@ def serve_airflow(settings: Settings, port: int = 8080, host: str = "127.0.0.1")
         "CXW_WEB_EXPORT_PATH", "CXW_SURVEY_DROP_PATH",
     ))
     with ExitStack() as stack:
-        if not configured and (demo_sources / "helpdesk").exists():
+        if not configured and (demo_sources / "manifest.json").exists():
+            # The demo company's last day, as `cxw demo` generated it.
+            last_day = date.fromisoformat(
+                json.loads((demo_sources / "manifest.json").read_text())["end"]
+            )
             token = secrets.token_urlsafe(16)
-            moment = datetime.combine(DEMO_END + timedelta(days=1), datetime.min.time(), UTC)
+            moment = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), UTC)
             server = stack.enter_context(HelpdeskServer(
                 demo_sources / "helpdesk", token=token, now=int(moment.timestamp())
             ))
             print(f"Demo helpdesk (Zendesk API) serving on {server.url}")
             env = demo_environment(demo_sources, server.url, token, base=env)
-            env[SOURCES_END_SETTING] = DEMO_END.isoformat()
+            env[SOURCES_END_SETTING] = last_day.isoformat()
         registered = import_connections(settings, env)
         # The tasks read the imported connections (what the UI shows), not env copies.
         env = {k: v for k, v in env.items() if not k.startswith("AIRFLOW_CONN_")}
@@ -445,8 +449,8 @@ def serve_airflow(settings: Settings, port: int = 8080, host: str = "127.0.0.1")
         print(f"  sources    {', '.join(registered) or 'none configured (see README)'}")
         print(f"  task logs  {airflow.home / 'logs'}")
         if env.get(SOURCES_END_SETTING):
-            print(f"The demo company's data ends {DEMO_END}: unpausing runs nothing new; "
-                  "trigger a DAG with a logical date in its period.")
+            print(f"The demo company's data ends {env[SOURCES_END_SETTING]}: unpaused, the "
+                  "DAGs schedule nothing after it; trigger a DAG for a day in its period.")
         print("Ctrl-C (or SIGTERM) stops every process it started.", flush=True)
         while True:
             airflow.ensure_alive()
