@@ -1,8 +1,10 @@
 """The ``cxw`` command: run the pipeline through Airflow and show what it built.
 
     cxw demo                              # the built-in demo sources, end to end
-    cxw run --start 2026-01-01 --end 2026-01-07   # any date range (also backfills)
+    cxw run --start 2026-01-01 --end 2026-01-07   # a date range: Airflow backfills
+    cxw run --start ... --end ... --catch-up      # one run per source for the range
     cxw show                              # what the published warehouse holds
+    cxw airflow [--port 8080]             # the local Airflow until Ctrl-C / SIGTERM
     cxw cluster --workers 2               # Airflow with Celery workers, as docker-compose.yaml
 """
 
@@ -100,15 +102,10 @@ def run_range(
                     dag_id: local_airflow.trigger_window(api, dag_id, start, end).run_id
                     for dag_id in extract_dags
                 }
-                where = {"run_type": "manual", "run_after_gte": local_airflow.iso(since)}
-                result.extract_runs = [
-                    run
-                    for run in wait_for_extracts(
-                        api, dict.fromkeys(extract_dags, where), since, 1, poll_seconds,
-                        airflow.ensure_alive,
-                    )
-                    if run.run_id == run_ids[run.dag_id]
-                ]
+                result.extract_runs = wait_for_extracts(
+                    api, {dag_id: {"run_id": run_ids[dag_id]} for dag_id in extract_dags},
+                    since, 1, poll_seconds, airflow.ensure_alive,
+                )
             else:
                 result.extract_runs = backfill_extracts(
                     api, extract_dags, start, end, since, poll_seconds, airflow.ensure_alive
@@ -131,9 +128,11 @@ def run_range(
                 if was_paused:
                     api.set_paused(dag_id, True)
     if result.failures:
-        raise local_airflow.AirflowFailed(
+        error = local_airflow.AirflowFailed(
             "\n".join(str(failure) for failure in result.failures)
         )
+        error.result = result  # what did run, for a caller's summary
+        raise error
     return result
 
 

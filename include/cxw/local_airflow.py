@@ -42,7 +42,10 @@ WAREHOUSE_POOL_DESCRIPTION = "single DuckDB writer"
 
 
 class AirflowFailed(RuntimeError):
-    """An Airflow command exited non-zero; the message carries the tail of its output."""
+    """An Airflow command or run failed; the message carries the cause (and ``result``, when
+    set, what ``cli.run_range`` ran before it failed)."""
+
+    result: Any = None
 
 
 def airflow_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -494,7 +497,12 @@ class RunRecord:
 
 
 def dag_runs(api: ApiClient, dag_id: str, **filters: Any) -> list[RunRecord]:
-    """Every run of ``dag_id`` matching the REST API's list filters, oldest first."""
+    """Every run of ``dag_id`` matching the REST API's list filters, oldest first
+    (``run_id``: that one run)."""
+    if "run_id" in filters:
+        from urllib.parse import quote
+
+        return [RunRecord.from_api(api.get(f"dags/{dag_id}/dagRuns/{quote(filters['run_id'])}"))]
     runs, offset = [], 0
     while True:
         page = api.get(
@@ -531,19 +539,47 @@ def cancel_backfill(api: ApiClient, backfill_id: int) -> None:
 
 def trigger_window(api: ApiClient, dag_id: str, start: date, end: date) -> RunRecord:
     """One triggered run of ``dag_id`` whose data interval is the whole window
-    ``[start, end + 1 day)`` (a catch-up)."""
+    ``[start, end + 1 day)`` (a catch-up), logical date ``start`` as for a daily run.
+
+    Logical dates are unique per DAG: if a run of ``start`` exists with the same data
+    interval (the same window run before, or the daily run of a one-day window) it is
+    cleared and so runs again; one with another interval is an error naming it.
+    """
+    interval = (iso(midnight(start)), iso(midnight(end + timedelta(days=1))))
     began = datetime.now(UTC)
-    run = api.request(
-        "POST",
-        f"dags/{dag_id}/dagRuns",
-        json={
-            "dag_run_id": f"catch_up__{start}__{end}__{began:%Y%m%dT%H%M%S%f}",
-            "logical_date": iso(midnight(start)),
-            "data_interval_start": iso(midnight(start)),
-            "data_interval_end": iso(midnight(end + timedelta(days=1))),
-        },
+    try:
+        run = api.request(
+            "POST",
+            f"dags/{dag_id}/dagRuns",
+            json={
+                "dag_run_id": f"catch_up__{start}__{end}__{began:%Y%m%dT%H%M%S%f}",
+                "logical_date": interval[0],
+                "data_interval_start": interval[0],
+                "data_interval_end": interval[1],
+            },
+        )
+        return RunRecord.from_api(run)
+    except RuntimeError as error:
+        if " 409 " not in str(error):
+            raise
+    (existing,) = dag_runs(api, dag_id, logical_date_gte=interval[0],
+                           logical_date_lte=interval[0])
+    same = [
+        (existing.data_interval_start or "")[:19], (existing.data_interval_end or "")[:19]
+    ] == [value[:19] for value in interval]
+    if not same:
+        raise AirflowFailed(
+            f"{dag_id} already has run {existing.run_id} for {start} with data interval "
+            f"[{existing.data_interval_start}, {existing.data_interval_end}); run this "
+            "range as a backfill (without --catch-up) or start the catch-up another day"
+        )
+    from urllib.parse import quote
+
+    api.request(
+        "POST", f"dags/{dag_id}/dagRuns/{quote(existing.run_id)}/clear",
+        json={"dry_run": False},
     )
-    return RunRecord.from_api(run)
+    return existing
 
 
 @dataclass
