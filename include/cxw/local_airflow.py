@@ -359,7 +359,9 @@ class LocalAirflow:
         migrate_metadata_db(self.settings, env=self.env)
         args = {
             "api-server": ["api-server", "--host", self.host, "--port", str(self.port)],
-            "scheduler": ["scheduler"],
+            # Task logs are files under AIRFLOW_HOME/logs on this machine, which the
+            # api-server reads directly: no log server (Airflow binds it to every interface).
+            "scheduler": ["scheduler", "--skip-serve-logs"],
             "dag-processor": ["dag-processor"],
         }
         if self.triggerer:
