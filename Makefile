@@ -15,8 +15,10 @@ test: $(SYNCED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
+# Ctrl-C or SIGTERM stops every process it started.
+AIRFLOW_PORT ?= 8080
 airflow: $(SYNCED)
-	$(VENV)/bin/cxw airflow
+	$(VENV)/bin/cxw airflow --port $(AIRFLOW_PORT)
 
 lint: $(SYNCED)
 	$(VENV)/bin/ruff check .

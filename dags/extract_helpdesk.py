@@ -22,7 +22,7 @@ from __future__ import annotations
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from cxw.assets import RAW_HELPDESK
-from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
+from cxw.dag_defaults import DEFAULT_ARGS, EXTRACT_END_DATE, START_DATE
 
 
 @dag(
@@ -30,6 +30,7 @@ from cxw.dag_defaults import DEFAULT_ARGS, START_DATE
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
+    end_date=EXTRACT_END_DATE,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["cxw", "extract", "helpdesk"],

@@ -313,7 +313,7 @@ def log_tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text[-lines:])
 
 
-def marked_processes(run_id: str) -> list[Any]:
+def marked_processes(run_id: str, marker: str = CLUSTER_MARKER) -> list[Any]:
     """Live (non-zombie) processes on this machine that carry the cluster's marker."""
     import psutil
 
@@ -322,14 +322,16 @@ def marked_processes(run_id: str) -> list[Any]:
         try:
             if process.status() == psutil.STATUS_ZOMBIE:
                 continue
-            if process.environ().get(CLUSTER_MARKER) == run_id:
+            if process.environ().get(marker) == run_id:
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return found
 
 
-def stop_processes(components: Iterable[Component], run_id: str, timeout: float) -> None:
+def stop_processes(
+    components: Iterable[Component], run_id: str, timeout: float, marker: str = CLUSTER_MARKER
+) -> None:
     """SIGTERM every component's process group (and every process carrying the marker),
     wait up to ``timeout`` seconds, then SIGKILL whatever is left."""
     import psutil
@@ -341,7 +343,7 @@ def stop_processes(components: Iterable[Component], run_id: str, timeout: float)
             root = psutil.Process(component.process.pid)
             for process in [root, *root.children(recursive=True)]:
                 targets[process.pid] = process
-    for process in marked_processes(run_id):
+    for process in marked_processes(run_id, marker):
         targets.setdefault(process.pid, process)
 
     def signal_all(signum: int) -> None:
@@ -362,7 +364,7 @@ def stop_processes(components: Iterable[Component], run_id: str, timeout: float)
         with contextlib.suppress(subprocess.TimeoutExpired):
             component.process.wait(timeout=5)
     # Anything started meanwhile (a task a worker forked during shutdown).
-    for process in marked_processes(run_id):
+    for process in marked_processes(run_id, marker):
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
 

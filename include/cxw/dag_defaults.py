@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 import pendulum
+from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,34 @@ def log_failure_summary(context: dict[str, Any]) -> None:
     )
 
 
+# A task that raises cxw.errors.PermanentError (rejected credentials, a missing setting, a
+# quarantined batch ...) fails at once; anything else (429, 5xx, timeouts) keeps its retries.
+# The class is named by path: the policy is serialized with the DAG and resolved in the task.
+PERMANENT_ERRORS = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception="cxw.errors.PermanentError",
+            action=RetryAction.FAIL,
+            reason="permanent error: retrying cannot help",
+        )
+    ]
+)
+
+# The last data date the configured sources hold, when they are a fixed history (the demo
+# company, a test's files) rather than live systems: the extract DAGs end there, so that
+# unpausing them (which an Airflow 3 backfill needs) never schedules a day the sources do
+# not have. `cxw run` sets it to its --end for the Airflow it starts; unset, the DAGs run
+# on for as long as they are unpaused.
+SOURCES_END_SETTING = "CXW_SOURCES_END"
+
+
+def sources_end(environ: Mapping[str, str] = os.environ) -> pendulum.DateTime | None:
+    text = environ.get(SOURCES_END_SETTING)
+    return pendulum.parse(text).in_tz("UTC") if text else None  # type: ignore[union-attr]
+
+
+EXTRACT_END_DATE = sources_end()
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "data-platform",
     # CXW_TASK_RETRIES lets tests and one-off runs fail fast instead of backing off.
@@ -40,4 +70,5 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
     "on_failure_callback": log_failure_summary,
+    "retry_policy": PERMANENT_ERRORS,
 }

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from cxw.errors import PermanentError
 from cxw.lake import BATCH_ID, Window, add_batch_columns, batch_path, write_table_atomic
 from cxw.schema import PARSE_ERRORS, coerce
 from cxw.settings import Settings
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 GROUP_ROWS = 100_000
 
 
-class BatchRejected(Exception):
-    """A batch failed its expectation suite and was quarantined."""
+class BatchRejected(PermanentError):
+    """A batch failed its expectation suite and was quarantined (retrying reads the same
+    rows again: permanent until the source is fixed)."""
 
     def __init__(self, message: str, report: ValidationReport, quarantine_path: Path) -> None:
         super().__init__(message)
@@ -52,7 +54,7 @@ class BatchRejected(Exception):
         return f"{str(self).splitlines()[0]} rules: {rules}"
 
 
-class FilesRejected(Exception):
+class FilesRejected(PermanentError):
     """Some files of a file-based source failed (quarantined or unreadable) in one run.
 
     Files are independent batches, so one bad file does not hold the others back: the

@@ -357,10 +357,14 @@ def extract_helpdesk(
     return landed
 
 
+class MissingSetting(PermanentError, ValueError):
+    """A setting the run needs is not set: retrying cannot help."""
+
+
 def _required(value: str | None, setting: str) -> str:
     """A source-location setting's value; an empty environment variable counts as unset."""
     if not value:
-        raise ValueError(
+        raise MissingSetting(
             f"setting {setting} is not set: point it at the folder or fsspec URL that "
             "holds the source's export files (see sources.md, configuration)"
         )

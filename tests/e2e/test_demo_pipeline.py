@@ -1,5 +1,9 @@
 """The whole pipeline through Airflow on a small demo company: all four extract DAGs and
-the transform DAG, then what a data team relies on:
+the transform DAG on a real scheduler (``cxw run``'s path: a catch-up of the period, then a
+one-day backfill), then what a data team relies on:
+
+- the runs are the scheduler's, with the data intervals asked for and real durations, and
+  the marts equal those of the same task functions called directly;
 
 - service.tickets agrees with metrics computed independently from the raw helpdesk
   audits (pandas here, the simulator's own business calendar for business minutes);
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -52,7 +57,8 @@ def mart_digests(path: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("cxw")
-    sources = tmp_path_factory.mktemp("sources")
+    # Where `cxw demo` keeps its company: `cxw airflow` finds it there afterwards.
+    sources = home / "demo" / "sources"
     generate(sources, 120, START, END, seed=7)
     moment = datetime.combine(END + timedelta(days=1), datetime.min.time(), UTC)
     with pytest.MonkeyPatch.context() as patch:
@@ -65,8 +71,9 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory):
                 "AIRFLOW_HOME": str(home / "airflow"),
                 "CXW_TASK_RETRIES": "0",
             }
-            run_range(settings, START, END, env=env)
-            yield settings, sources, env, server
+            began = datetime.now(UTC)
+            result = run_range(settings, START, END, env=env, catch_up=True)
+            yield settings, sources, env, server, result, began
 
 
 def test_every_mart_is_published_and_validated(demo_run) -> None:
@@ -175,13 +182,56 @@ def test_ticket_metrics_match_an_independent_computation(demo_run) -> None:
         assert abs(ticket.first_reply_business_minutes - business) <= 1, ticket.Index
 
 
+def test_the_runs_were_the_schedulers_with_real_durations(demo_run) -> None:
+    """What the metadata database (through the REST API) says about the catch-up."""
+    *_, result, began = demo_run
+    ended = datetime.now(UTC)
+    # One triggered run per extract DAG whose data interval is the whole period
+    # [2026-05-01, 2026-05-29), not `dags test` runs.
+    assert sorted(run.dag_id for run in result.extract_runs) == [
+        "extract_helpdesk", "extract_orders", "extract_surveys", "extract_web"
+    ]
+    for run in result.extract_runs:
+        assert (run.run_type, run.state) == ("manual", "success"), run
+        assert run.data_interval_start.startswith("2026-05-01T00:00:00"), run
+        assert run.data_interval_end.startswith("2026-05-29T00:00:00"), run
+    # transform: triggered by the four assets, as scheduled.
+    transform = result.transform_run
+    assert (transform.run_type, transform.state) == ("asset_triggered", "success")
+    for run in [*result.extract_runs, transform]:
+        start, end = (datetime.fromisoformat(t) for t in (run.start_date, run.end_date))
+        # Real start and end: inside this test's run (not the past logical date), and the
+        # duration Airflow shows is end - start.
+        assert began <= start <= end <= ended, run
+        assert run.duration == pytest.approx((end - start).total_seconds(), abs=0.01), run
+
+
+def test_the_marts_equal_the_task_functions_called_directly(demo_run, tmp_path) -> None:
+    """Airflow changes nothing in the numbers: the same four extracts and the build,
+    called in this process on a fresh home with the same sources, publish equal marts."""
+    from benchmarks.run import run_stages
+
+    settings, _, env, *_ = demo_run
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AIRFLOW_CONN_ORDERS_DB", "AIRFLOW_CONN_HELPDESK_API",
+                     "CXW_WEB_EXPORT_PATH", "CXW_SURVEY_DROP_PATH", "CXW_EMAIL_SALT"):
+            patch.setenv(name, env[name])
+        patch.setenv("CXW_HOME", str(tmp_path / "direct"))
+        run_stages(START, END)
+        direct = Settings.from_env().published_path
+        assert mart_digests(direct) == mart_digests(settings.published_path)
+
+
 def test_rerun_of_a_day_keeps_marts_equal_and_readers_reading(demo_run) -> None:
-    settings, _, env, _ = demo_run
+    settings, _, env, *_ = demo_run
     before = mart_digests(settings.published_path)
     reader = duckdb.connect(str(settings.published_path), read_only=True)
     count = reader.execute("select count(*) from service.tickets").fetchall()[0][0]
 
-    run_range(settings, END, END, env=env, daily=True)
+    # The last day again, as an Airflow backfill (one run per extract DAG, then transform).
+    result = run_range(settings, END, END, env=env)
+    assert {run.run_type for run in result.extract_runs} == {"backfill"}
+    assert result.transform_run.state == "success"
 
     assert reader.execute("select count(*) from service.tickets").fetchall()[0][0] == count
     reader.close()
@@ -189,9 +239,104 @@ def test_rerun_of_a_day_keeps_marts_equal_and_readers_reading(demo_run) -> None:
 
 
 def test_a_failed_build_leaves_the_last_good_warehouse_published(demo_run) -> None:
-    settings, _, env, _ = demo_run
+    settings, _, env, *_ = demo_run
     published = settings.published_path.read_bytes()
     broken = {**env, "CXW_DBT_TARGET": "no_such_target"}
     with pytest.raises(local_airflow.AirflowFailed, match="no_such_target"):
         local_airflow.run_dag(settings, "transform", END, env=broken)
     assert settings.published_path.read_bytes() == published
+
+
+def test_after_the_demo_cxw_airflow_shows_the_sources_and_runs_a_day(demo_run) -> None:
+    """`make airflow` after the demo: the four sources are connections, the demo helpdesk
+    is served, a rejected API token fails its task at once (no retry although it has 2)
+    with the cause and the log file, unpaused and triggered for the last day every DAG run
+    succeeds, and SIGTERM stops every process it started. Checked through the REST API."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    from cxw.cli import wait_for_extracts, wait_for_transform
+    from cxw.cluster import free_port
+
+    settings, *_ = demo_run
+    airflow_home = settings.home / "airflow"
+    env = {
+        key: value for key, value in os.environ.items()
+        if not key.startswith(("AIRFLOW_CONN_", "CXW_WEB", "CXW_SURVEY"))
+    }
+    env.update({"CXW_HOME": str(settings.home), "AIRFLOW_HOME": str(airflow_home),
+                "CXW_TASK_RETRIES": "2"})
+    command = subprocess.Popen(
+        [sys.executable, "-m", "cxw.cli", "airflow", "--port", str(free_port())],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+    try:
+        endpoint = None
+        while endpoint is None:
+            assert command.poll() is None, command.stdout.read()
+            time.sleep(1)
+            endpoint = local_airflow.running_endpoint(airflow_home)
+        api = endpoint.api()
+        connections = {c["connection_id"] for c in api.get("connections")["connections"]}
+        assert {"helpdesk_api", "orders_db", "web_export", "survey_drop"} <= connections
+        extract_dags = ["extract_helpdesk", "extract_web", "extract_orders", "extract_surveys"]
+        for dag_id in [*extract_dags, "transform"]:
+            api.set_paused(dag_id, False)
+        alive = lambda: None  # noqa: E731 - the loops only need a check hook
+
+        # A rejected token (401 from the helpdesk) is permanent: failed after one try.
+        helpdesk = api.get("connections/helpdesk_api")
+        # The token `cxw airflow` generated, from the file it imported (owner-only).
+        imported = json.loads((airflow_home / "source-connections.json").read_text())
+        token = imported["helpdesk_api"]["password"]
+        api.request("PATCH", "connections/helpdesk_api", params={"update_mask": "password"},
+                    json={"connection_id": "helpdesk_api", "conn_type": helpdesk["conn_type"],
+                          "password": "not-the-token"})
+        since = datetime.now(UTC)
+        # (The day's backfill run from the rerun test, cleared: it runs again.)
+        run = local_airflow.trigger_window(api, "extract_helpdesk", END, END)
+        where = {"run_id": run.run_id}
+        (failed,) = wait_for_extracts(api, {"extract_helpdesk": where}, since, 1, 2, alive)
+        assert failed.state == "failed"
+        (task,) = api.get(f"dags/extract_helpdesk/dagRuns/{failed.run_id}/taskInstances")[
+            "task_instances"]
+        # Failed for good while tries were left (a transient error would be up_for_retry).
+        assert task["state"] == "failed" and task["try_number"] < task["max_tries"], task
+        failure = local_airflow.failure_of(api, failed, airflow_home)
+        assert "HelpdeskAuthError" in failure.cause and "401" in failure.cause
+        assert failure.log_path.is_file()
+        assert "not-the-token" not in failure.log_path.read_text()
+        api.request("PATCH", "connections/helpdesk_api", params={"update_mask": "password"},
+                    json={"connection_id": "helpdesk_api", "conn_type": helpdesk["conn_type"],
+                          "password": token})
+
+        since = datetime.now(UTC)
+        wheres = {
+            dag_id: {"run_id": local_airflow.trigger_window(api, dag_id, END, END).run_id}
+            for dag_id in extract_dags
+        }
+        runs = wait_for_extracts(api, wheres, since, 1, 2, alive)
+        assert [run.state for run in runs] == ["success"] * 4, runs
+        assert wait_for_transform(api, since, END, 2, alive).state == "success"
+    finally:
+        command.send_signal(signal.SIGTERM)
+        output, _ = command.communicate(timeout=120)
+    assert command.returncode in (0, 130), output
+    left = [
+        process for process in psutil.process_iter()
+        if _environ(process).get("AIRFLOW_HOME") == str(airflow_home)
+    ]
+    assert left == [], left
+
+
+def _environ(process) -> dict[str, str]:
+    import psutil
+
+    try:
+        return process.environ()
+    except psutil.Error:
+        return {}

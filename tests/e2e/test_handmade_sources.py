@@ -1,8 +1,9 @@
 """All four sources, hand-made, through Airflow: the marts hold the numbers a reader
 computes by hand from the files in ``tests/e2e/handmade/`` (see its README for the story).
 
-Monday 2026-02-02 and Tuesday 2026-02-03 run as the daily schedule runs them
-(``run_range(..., daily=True)``: the four extract DAGs, then the transform DAG), with the
+Monday 2026-02-02 and Tuesday 2026-02-03 run as the daily schedule runs them (an Airflow
+backfill of each day on one local Airflow: the four extract DAGs, then the transform DAG
+their assets trigger), with the
 sources as they stood after each day: the orders database gets Tuesday's changes
 (``orders_day2.sql``) before Tuesday's run, the survey platform drops each day's export
 after that day, and the helpdesk (served over HTTP in the Zendesk format) answers as of
@@ -29,6 +30,8 @@ import duckdb
 import pytest
 
 from cxw.cli import run_range
+from cxw.dag_defaults import SOURCES_END_SETTING
+from cxw.local_airflow import LocalAirflow
 from cxw.settings import Settings
 from cxw_demo.helpdesk_server import HelpdeskServer
 
@@ -106,15 +109,17 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 "CXW_TASK_RETRIES": "0",
             }
             shutil.copy(HANDMADE / "surveys" / "responses_20260202.csv", drop)
-            run_range(settings, MONDAY, MONDAY, env=env, daily=True)
-            monday = root / "monday.duckdb"
-            shutil.copy(settings.published_path, monday)
+            # One Airflow for both days (each run_range reuses it); the sources end Tuesday.
+            with LocalAirflow(settings, env={**env, SOURCES_END_SETTING: TUESDAY.isoformat()}):
+                run_range(settings, MONDAY, MONDAY, env=env)
+                monday = root / "monday.duckdb"
+                shutil.copy(settings.published_path, monday)
 
-            with sqlite3.connect(shop) as connection:
-                connection.executescript((HANDMADE / "orders_day2.sql").read_text())
-            shutil.copy(HANDMADE / "surveys" / "responses_20260203.csv", drop)
-            server.now = unix("2026-02-04T00:30:00")
-            run_range(settings, TUESDAY, TUESDAY, env=env, daily=True)
+                with sqlite3.connect(shop) as connection:
+                    connection.executescript((HANDMADE / "orders_day2.sql").read_text())
+                shutil.copy(HANDMADE / "surveys" / "responses_20260203.csv", drop)
+                server.now = unix("2026-02-04T00:30:00")
+                run_range(settings, TUESDAY, TUESDAY, env=env)
     return {"monday": monday, "tuesday": settings.published_path}
 
 

@@ -60,6 +60,7 @@ import pandas as pd
 import requests
 from requests.auth import HTTPBasicAuth
 
+from cxw.errors import PermanentError
 from cxw.lake import Window
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,8 @@ class HelpdeskError(RuntimeError):
     """The helpdesk API answered with an error, or could not be reached after retries."""
 
 
-class HelpdeskAuthError(HelpdeskError):
-    """The helpdesk rejected the credentials (HTTP 401/403)."""
+class HelpdeskAuthError(HelpdeskError, PermanentError):
+    """The helpdesk rejected the credentials (HTTP 401/403): retrying cannot help."""
 
 
 class SyncBoundExceeded(HelpdeskError):
