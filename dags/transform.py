@@ -27,16 +27,20 @@ from __future__ import annotations
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from cxw.assets import ALL_SOURCES_LANDED, TRANSFORM_DEADLINE_CRON, WAREHOUSE
-from cxw.dag_defaults import DEFAULT_ARGS, START_DATE, WAREHOUSE_POOL
+from cxw.dag_defaults import DEFAULT_ARGS, WAREHOUSE_POOL
 
 
 @dag(
     dag_id="transform",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable(TRANSFORM_DEADLINE_CRON, timezone="UTC"),
+        timetable=CronTriggerTimetable(
+            TRANSFORM_DEADLINE_CRON, timezone="UTC", run_immediately=False
+        ),
         assets=ALL_SOURCES_LANDED,
     ),
-    start_date=START_DATE,
+    # No start_date: with one, unpausing the DAG after today's deadline would start a
+    # deadline run at once (catchup=False still runs the latest past time); without one
+    # the first deadline run waits for the next deadline.
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

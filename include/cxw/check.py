@@ -40,6 +40,8 @@ class Problem:
     setting: str
     message: str
     is_error: bool = True
+    # The system did not answer (down, timing out): worth retrying, unlike a wrong setting.
+    is_transient: bool = False
 
     def __str__(self) -> str:
         return f"{'error' if self.is_error else 'warning'}: {self.setting}: {self.message}"
@@ -51,6 +53,10 @@ class ConfigError(PermanentError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(f"{p.setting}: {p.message}" for p in problems))
         self.problems = problems
+
+
+class SourceUnreachable(RuntimeError):
+    """A configured system did not answer: the task is retried (a transient error)."""
 
 
 def run_checks(sources: Iterable[str] = SOURCES) -> list[Problem]:
@@ -76,6 +82,8 @@ def require(*sources: str) -> None:
     for problem in problems:
         (log.error if problem.is_error else log.warning)("%s", problem)
     errors = [problem for problem in problems if problem.is_error]
+    if errors and all(problem.is_transient for problem in errors):
+        raise SourceUnreachable("; ".join(f"{p.setting}: {p.message}" for p in errors))
     if errors:
         raise ConfigError(errors)
 
@@ -175,7 +183,8 @@ def _check_helpdesk(settings: Settings) -> list[Problem]:
     except helpdesk.HelpdeskAuthError as error:
         return [Problem(setting, str(error))]
     except helpdesk.HelpdeskError as error:
-        return [Problem(setting, f"helpdesk at {config.base_url} cannot be reached: {error}")]
+        return [Problem(setting, f"helpdesk at {config.base_url} cannot be reached: {error}",
+                        is_transient=True)]
     return []
 
 
@@ -207,7 +216,8 @@ def _check_orders(settings: Settings) -> list[Problem]:
                 )
     except sa.exc.SQLAlchemyError as error:
         first = str(getattr(error, "orig", None) or error).splitlines()[0]
-        problems.append(Problem(setting, f"the orders database cannot be opened: {first}"))
+        problems.append(Problem(setting, f"the orders database cannot be opened: {first}",
+                                is_transient=isinstance(error, sa.exc.OperationalError)))
     finally:
         engine.dispose()
     return problems

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 EXTRACT_DAGS = ("extract_helpdesk", "extract_web", "extract_orders", "extract_surveys")
 TRANSFORM_DAG = "transform"
+# A transform run that has not ended after this long is reported, not waited for forever.
+TRANSFORM_TIMEOUT_SECONDS = 3600
 
 # The demo period: six months of the demo company (183 days), all in the past.
 DEMO_START = date(2026, 3, 1)
@@ -121,7 +123,7 @@ def run_range(
                 # as the transform DAG's daily deadline would, not after the failed
                 # source is fixed.
                 result.transform_run = transform_what_landed(
-                    api, end, poll_seconds, airflow.ensure_alive
+                    api, since, end, poll_seconds, airflow.ensure_alive
                 )
             else:
                 result.transform_run = wait_for_transform(
@@ -184,10 +186,8 @@ def backfill_extracts(
             api, dict.fromkeys(extract_dags, where), since, count, poll_seconds, check
         )
         runs += ended
-        if any(run.state == "failed" for run in ended):
-            for backfill in backfills:
-                local_airflow.cancel_backfill(api, backfill)
-            break
+        # A failed day does not stop the other days or sources: each lands on its own,
+        # and the failures are reported together at the end.
         # Only one backfill per DAG at a time: the next step waits until the scheduler
         # has marked these complete.
         while not all(api.get(f"backfills/{backfill}")["completed_at"] for backfill in backfills):
@@ -205,8 +205,8 @@ def wait_for_extracts(
     check: Callable[[], None],
 ) -> list[local_airflow.RunRecord]:
     """Poll the extract DAGs' runs until all have ended (this call's: ended after
-    ``since``), printing progress; stop early once one has failed. ``check`` raises if
-    the Airflow running them has died."""
+    ``since``), printing progress: a failed run does not stop the others, each source
+    lands on its own. ``check`` raises if the Airflow running them has died."""
     total = runs_per_dag * len(filters)
     shown = None
     while True:
@@ -227,18 +227,31 @@ def wait_for_extracts(
         if progress != shown:
             print(progress, flush=True)
             shown = progress
-        if failed or len(ended) >= total:
+        if len(ended) >= total:
             return ended
         check()
         time.sleep(poll_seconds)
 
 
 def transform_what_landed(
-    api: ApiClient, end: date, poll_seconds: float, check: Callable[[], None]
+    api: ApiClient,
+    since: datetime,
+    end: date,
+    poll_seconds: float,
+    check: Callable[[], None],
 ) -> local_airflow.RunRecord:
-    """A triggered ``transform`` run for the data date ``end`` (logical date the day after,
-    as its daily deadline run would have) once an extract run failed and so not all four
-    raw-layer assets arrived; wait until it has ended."""
+    """Once an extract run failed, the ``transform`` run that builds what did land for
+    ``end``: the asset-triggered one when all four raw-layer assets still came (a source
+    whose batch was rejected emits its asset for the data that landed), else a triggered
+    run (logical date the day after ``end``, as the daily deadline run would); wait until
+    it has ended."""
+    api.set_paused(TRANSFORM_DAG, False)
+    try:
+        # A source whose batch was rejected still emits its asset (its good data landed):
+        # when all four did, the asset-triggered run is the one to wait for.
+        return wait_for_transform(api, since, end, poll_seconds, check, idle_seconds=20)
+    except local_airflow.AirflowFailed:
+        pass
     began = datetime.now(UTC)
     # On the day after ``end`` (the transform builds as of the day before its logical
     # date), at this moment's time of day: logical dates are unique per DAG, so a rerun of
@@ -251,8 +264,13 @@ def transform_what_landed(
         "POST", f"dags/{TRANSFORM_DAG}/dagRuns",
         json={"dag_run_id": run_id, "logical_date": logical},
     )
+    deadline = time.monotonic() + TRANSFORM_TIMEOUT_SECONDS
     while True:
         (run,) = local_airflow.dag_runs(api, TRANSFORM_DAG, run_id=run_id)
+        if time.monotonic() > deadline:
+            raise local_airflow.AirflowFailed(
+                f"{TRANSFORM_DAG} {run_id} did not end within {TRANSFORM_TIMEOUT_SECONDS} s"
+            )
         if run.state in local_airflow.TERMINAL:
             print(f"  {TRANSFORM_DAG} {run.run_id}: {run.state} ({run.duration or 0:.0f}s)",
                   flush=True)

@@ -8,6 +8,7 @@ second copy. Every row carries the batch's window and load time.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -40,13 +41,18 @@ class Window:
         return f"{self.start.strftime(fmt)}_{self.end.strftime(fmt)}"
 
 
+# A batch file's name: its window's start and end, ``20260101T000000_20260102T000000``.
+BATCH_ID = re.compile(r"\d{8}T\d{6}_(\d{8}T\d{6})")
+
+
 def latest_data_date(folder: Path) -> date | None:
     """The last day whose data the batches under ``folder`` hold (a source's or the
     whole lake's): the latest window end in their batch ids, minus a moment."""
     ends = [
-        datetime.strptime(path.stem.rsplit("_", 1)[-1], "%Y%m%dT%H%M%S")
+        datetime.strptime(batch.group(1), "%Y%m%dT%H%M%S")
         for path in folder.rglob("*.parquet")
-        if not path.name.startswith(".") and "_" in path.stem
+        # Only batch files: not derived data kept beside them (survey comment sentiment).
+        if (batch := BATCH_ID.fullmatch(path.stem))
     ]
     return (max(ends) - timedelta(microseconds=1)).date() if ends else None
 

@@ -151,7 +151,7 @@ def _rows(frame: pd.DataFrame, index: list[int]) -> list[dict[str, Any]]:
     hidden = [c for c in [*BATCH_COLUMNS, RAW_RECORD] if c in frame.columns]
     rows = frame.iloc[index].drop(columns=hidden)
     for column in rows.columns:
-        if "email" in column.lower():
+        if _sensitive(column):
             rows[column] = rows[column].where(rows[column].isna(), "<masked>")
     return json.loads(rows.to_json(orient="records", date_format="iso", default_handler=str))
 
@@ -174,7 +174,8 @@ def _rows(frame: pd.DataFrame, index: list[int]) -> list[dict[str, Any]]:
 # script (static/scripts/cxw-offline.js, below) renders the index's result tables as
 # plain HTML tables, which GX leaves to bootstrap-table.
 
-SENSITIVE_COLUMN_MARKERS = ("email", RAW_RECORD)
+# Free-text comments can hold an email or a phone number too (sources.md, marts.md).
+SENSITIVE_COLUMN_MARKERS = ("email", "comment", RAW_RECORD)
 MASK = "<masked>"
 OFFLINE_MARKER = "<!-- cxw: offline -->"
 _VALUE_LISTS = ("partial_unexpected_list", "unexpected_list", "partial_unexpected_counts")

@@ -77,7 +77,7 @@ def test_the_dashboard_draws_every_panel_in_a_browser_and_tiles_equal_the_marts(
         "sla_breaches", "backlog_age", "web_funnel", "nps_drivers", "detractor_follow_up",
     }
     with duckdb.connect(str(small_company.published_path), read_only=True) as connection:
-        (recent_detractors,) = connection.sql(
+        (recent_detractors,) = connection.execute(
             "select count(*) from experience.detractor_follow_up"
         ).fetchone()
     for name, html in panels.items():

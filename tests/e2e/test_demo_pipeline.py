@@ -302,12 +302,16 @@ def test_after_the_demo_cxw_airflow_shows_the_sources_and_runs_a_day(demo_run) -
         where = {"run_id": run.run_id}
         (failed,) = wait_for_extracts(api, {"extract_helpdesk": where}, since, 1, 2, alive)
         assert failed.state == "failed"
-        (task,) = api.get(f"dags/extract_helpdesk/dagRuns/{failed.run_id}/taskInstances")[
+        tasks = api.get(f"dags/extract_helpdesk/dagRuns/{failed.run_id}/taskInstances")[
             "task_instances"]
-        # Failed for good while tries were left (a transient error would be up_for_retry).
-        assert task["state"] == "failed" and task["try_number"] < task["max_tries"], task
+        (task,) = [task for task in tasks if task["state"] == "failed"]
+        # The settings check, the DAG's first task, finds the rejected token before any
+        # extraction starts; it failed for good while tries were left (a transient error
+        # would be up_for_retry).
+        assert task["task_id"] == "check_settings", task
+        assert task["try_number"] < task["max_tries"], task
         failure = local_airflow.failure_of(api, failed, airflow_home)
-        assert "HelpdeskAuthError" in failure.cause and "401" in failure.cause
+        assert "ConfigError" in failure.cause and "401" in failure.cause, failure.cause
         assert failure.log_path.is_file()
         assert "not-the-token" not in failure.log_path.read_text()
         api.request("PATCH", "connections/helpdesk_api", params={"update_mask": "password"},

@@ -199,6 +199,7 @@ def test_the_dags_run_unchanged_on_two_celery_workers(
         "build_warehouse",
         "validate_marts",
         "publish",
+        "source_freshness",
         "build_reports",
     }
     assert all(ti["pool"] == "warehouse_writer" for ti in tis if ti["dag_id"] == TRANSFORM_DAG)
