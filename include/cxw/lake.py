@@ -42,7 +42,7 @@ class Window:
 
 
 # A batch file's name: its window's start and end, ``20260101T000000_20260102T000000``.
-BATCH_ID = re.compile(r"\d{8}T\d{6}_(\d{8}T\d{6})")
+BATCH_FILE_NAME = re.compile(r"\d{8}T\d{6}_(\d{8}T\d{6})")
 
 
 def latest_data_date(folder: Path) -> date | None:
@@ -52,7 +52,7 @@ def latest_data_date(folder: Path) -> date | None:
         datetime.strptime(batch.group(1), "%Y%m%dT%H%M%S")
         for path in folder.rglob("*.parquet")
         # Only batch files: not derived data kept beside them (survey comment sentiment).
-        if (batch := BATCH_ID.fullmatch(path.stem))
+        if (batch := BATCH_FILE_NAME.fullmatch(path.stem))
     ]
     return (max(ends) - timedelta(microseconds=1)).date() if ends else None
 
