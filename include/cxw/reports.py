@@ -259,6 +259,8 @@ def panel_backlog_age(marts: Marts) -> Panel | None:
     backlog["age_order"] = backlog["age"].map(
         {name: number for number, (_, name) in enumerate(AGE_BUCKETS)}
     )
+    # One row per day and age bucket: what is drawn.
+    backlog = backlog.groupby(["date", "age", "age_order"], as_index=False)["tickets"].sum()
     chart = charts.stacked_bars(backlog, "date", "tickets", "age", x_title="Day",
                                 value_title="open tickets",
                                 order=[name for _, name in AGE_BUCKETS])
