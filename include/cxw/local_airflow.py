@@ -252,9 +252,12 @@ def local_api(api_url: str, password_file: Path) -> ApiClient:
                 try:
                     return super().request(method, path, **kwargs)
                 except RuntimeError as error:
+                    # The lock can also surface as a 500 whose cause Airflow hides
+                    # ("reason": "Database error"): seen creating a backfill in CI.
                     locked = f"{method} {path}: 503 " in str(error) or (
                         "database is locked" in str(error).lower()
-                    )
+                    ) or (f"{method} {path}: 500 " in str(error)
+                          and '"reason":"Database error"' in str(error))
                     if not locked or time.monotonic() > deadline:
                         raise
                     log.info("metadata database busy, retrying %s %s", method, path)
