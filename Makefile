@@ -8,17 +8,19 @@ SYNCED := $(VENV)/.synced
 
 .PHONY: demo test lint airflow clean
 
+# The demo company is the simulator's (include/cxw_demo): it runs the pipeline through cxw.
 demo: $(SYNCED)
-	$(VENV)/bin/cxw demo
+	$(VENV)/bin/python -m cxw_demo demo
 
 test: $(SYNCED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
+# `cxw airflow`, on the demo company after `make demo` (no sources configured).
 # Ctrl-C or SIGTERM stops every process it started.
 AIRFLOW_PORT ?= 8080
 airflow: $(SYNCED)
-	$(VENV)/bin/cxw airflow --port $(AIRFLOW_PORT)
+	$(VENV)/bin/python -m cxw_demo airflow --port $(AIRFLOW_PORT)
 
 lint: $(SYNCED)
 	$(VENV)/bin/ruff check .

@@ -33,6 +33,7 @@ from cxw import cli, pipeline, warehouse
 from cxw.settings import Settings
 from cxw_demo.generate import generate
 from cxw_demo.helpdesk_server import HelpdeskServer
+from cxw_demo.run import demo_environment
 
 # The history always ends on this day (in the past, after the DAGs' start_date, so that
 # runs through Airflow are real runs: Airflow silently skips the tasks of a DAG run
@@ -159,7 +160,7 @@ def serving(sources: Path, now: date, home: Path) -> Iterator[dict[str, str]]:
     token = secrets.token_urlsafe(16)
     moment = int(midnight(now).timestamp())
     with HelpdeskServer(sources / "helpdesk", token=token, now=moment) as server:
-        env = cli.demo_environment(sources, server.url, token, base=os.environ)
+        env = demo_environment(sources, server.url, token, base=os.environ)
         env["CXW_HOME"] = str(home)
         env["AIRFLOW_HOME"] = str(home / "airflow")
         saved = dict(os.environ)

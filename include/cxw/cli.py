@@ -1,12 +1,14 @@
 """The ``cxw`` command: run the pipeline through Airflow and show what it built.
 
-    cxw demo                              # the built-in demo sources, end to end
     cxw run --start 2026-01-01 --end 2026-01-07   # a date range: Airflow backfills
     cxw run --start ... --end ... --catch-up      # one run per source for the range
     cxw show                              # what the published warehouse holds
     cxw check                             # every setting, in seconds, before a run
     cxw airflow [--port 8080]             # the local Airflow until Ctrl-C / SIGTERM
     cxw cluster --workers 2               # Airflow with Celery workers, as docker-compose.yaml
+
+The demo company (``make demo``) is the simulator's: ``python -m cxw_demo demo`` generates it
+and runs it through the functions here.
 """
 
 from __future__ import annotations
@@ -20,25 +22,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cxw import check, cluster, local_airflow, reports, run_summary, warehouse
+from cxw.airflow_api import ApiClient
 from cxw.dag_defaults import SOURCES_END_SETTING, START_DATE
 from cxw.settings import Settings
-
-if TYPE_CHECKING:
-    from cxw.cluster import ApiClient
 
 EXTRACT_DAGS = ("extract_helpdesk", "extract_web", "extract_orders", "extract_surveys")
 TRANSFORM_DAG = "transform"
 # A transform run that has not ended after this long is reported, not waited for forever.
 TRANSFORM_TIMEOUT_SECONDS = 3600
-
-# The demo period: six months of the demo company (183 days), all in the past.
-DEMO_START = date(2026, 3, 1)
-DEMO_END = date(2026, 8, 30)
-DEMO_CUSTOMERS = 2000
 
 
 def days(start: date, end: date) -> list[date]:
@@ -329,7 +324,7 @@ def show(settings: Settings) -> None:
     """Print the published warehouse's marts: where it is, row counts, a glimpse."""
     path = settings.published_path
     if not path.exists():
-        print(f"No published warehouse at {path} yet: run `cxw run` or `cxw demo`.")
+        print(f"No published warehouse at {path} yet: run `cxw run` (or `make demo`).")
         return
     counts = warehouse.mart_row_counts(path)
     print(f"\nPublished warehouse (open it read-only with any DuckDB client):\n  {path}\n")
@@ -353,57 +348,6 @@ def show(settings: Settings) -> None:
     print(f"\nReports: {settings.reports_dir / 'dashboard.html'}")
     print(f"         {settings.reports_dir / 'dbt-docs.html'}")
     print(f"         {settings.gx_data_docs_dir / 'index.html'}")
-
-
-def demo_environment(
-    sources: Path, helpdesk_url: str, token: str, base: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The settings of sources.md pointing at the demo company's systems."""
-    from urllib.parse import quote, urlsplit
-
-    from cxw_demo.config import DEFAULT_AGENT_EMAIL, ORDER_FIELD_ID
-
-    address = urlsplit(helpdesk_url)
-    return {
-        **(os.environ if base is None else base),
-        "AIRFLOW_CONN_ORDERS_DB": f"sqlite:///{sources / 'shop.db'}",
-        "AIRFLOW_CONN_HELPDESK_API": (
-            f"http://{quote(DEFAULT_AGENT_EMAIL, safe='')}:{quote(token, safe='')}"
-            f"@{address.hostname}:{address.port}?order_field_id={ORDER_FIELD_ID}"
-        ),
-        "CXW_WEB_EXPORT_PATH": str(sources / "ga4"),
-        "CXW_SURVEY_DROP_PATH": str(sources / "surveys"),
-        "CXW_EMAIL_SALT": os.environ.get("CXW_EMAIL_SALT") or "demo-salt",
-    }
-
-
-def demo(
-    settings: Settings,
-    customers: int = DEMO_CUSTOMERS,
-    start: date = DEMO_START,
-    end: date = DEMO_END,
-    backfill: bool = False,
-) -> None:
-    """The built-in demo: generate the demo company, serve its helpdesk on loopback, run
-    the whole pipeline through Airflow over the period, and print the key numbers."""
-    import secrets
-
-    from cxw_demo.generate import generate
-    from cxw_demo.helpdesk_server import HelpdeskServer
-
-    sources = settings.home / "demo" / "sources"
-    began = time.monotonic()
-    print(f"Generating the demo company ({customers:,} customers, {start} .. {end}) ...",
-          end=" ", flush=True)
-    manifest = generate(sources, customers, start, end, seed=42)
-    print(f"ok ({time.monotonic() - began:.1f}s): {json.dumps(manifest['counts'])}")
-    token = secrets.token_urlsafe(16)
-    moment = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
-    with HelpdeskServer(sources / "helpdesk", token=token, now=int(moment.timestamp())) as server:
-        print(f"Demo helpdesk (Zendesk API) serving on {server.url}")
-        run_range(settings, start, end, env=demo_environment(sources, server.url, token),
-                  catch_up=not backfill)
-    show(settings)
 
 
 def source_connections(env: Mapping[str, str]) -> dict[str, dict[str, object]]:
@@ -452,51 +396,33 @@ def import_connections(settings: Settings, env: Mapping[str, str]) -> list[str]:
     return sorted(connections)
 
 
-def serve_airflow(settings: Settings, port: int = 8080, host: str = "127.0.0.1") -> None:
+def serve_airflow(
+    settings: Settings,
+    port: int = 8080,
+    host: str = "127.0.0.1",
+    env: Mapping[str, str] | None = None,
+) -> None:
     """``cxw airflow``: the local Airflow (api-server, scheduler with LocalExecutor,
-    dag-processor) on this home until Ctrl-C or SIGTERM, the configured sources registered
-    as connections. Without sources in the environment and after ``cxw demo``, the demo
-    company: its helpdesk is served alongside and the extract DAGs end on its last day."""
-    import secrets
-    from contextlib import ExitStack
-
-    from cxw_demo.helpdesk_server import HelpdeskServer
-
-    env = dict(os.environ)
-    demo_sources = settings.home / "demo" / "sources"
-    configured = any(env.get(name) for name in (
-        "AIRFLOW_CONN_HELPDESK_API", "AIRFLOW_CONN_ORDERS_DB",
-        "CXW_WEB_EXPORT_PATH", "CXW_SURVEY_DROP_PATH",
-    ))
-    with ExitStack() as stack:
-        if not configured and (demo_sources / "manifest.json").exists():
-            # The demo company's last day, as `cxw demo` generated it.
-            last_day = date.fromisoformat(
-                json.loads((demo_sources / "manifest.json").read_text())["end"]
-            )
-            token = secrets.token_urlsafe(16)
-            moment = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), UTC)
-            server = stack.enter_context(HelpdeskServer(
-                demo_sources / "helpdesk", token=token, now=int(moment.timestamp())
-            ))
-            print(f"Demo helpdesk (Zendesk API) serving on {server.url}")
-            env = demo_environment(demo_sources, server.url, token, base=env)
-            env[SOURCES_END_SETTING] = last_day.isoformat()
-        registered = import_connections(settings, env)
-        # The tasks read the imported connections (what the UI shows), not env copies.
-        env = {k: v for k, v in env.items() if not k.startswith("AIRFLOW_CONN_")}
-        print("Starting the local Airflow ...", flush=True)
-        airflow = stack.enter_context(local_airflow.LocalAirflow(
-            settings, env=env, port=port, host=host, reuse=False
-        ))
+    dag-processor) on this home until Ctrl-C or SIGTERM, the sources configured in ``env``
+    (default: this process's environment) registered as connections. With
+    ``CXW_SOURCES_END`` set the extract DAGs end on that day."""
+    env = dict(os.environ if env is None else env)
+    registered = import_connections(settings, env)
+    # The tasks read the imported connections (what the UI shows), not env copies.
+    env = {k: v for k, v in env.items() if not k.startswith("AIRFLOW_CONN_")}
+    print("Starting the local Airflow ...", flush=True)
+    with local_airflow.LocalAirflow(
+        settings, env=env, port=port, host=host, reuse=False
+    ) as airflow:
         print(f"Up: {airflow.api_url}  (UI and REST API, bound to {host})")
         print(f"  login      admin / the password in {airflow.endpoint.password_file}")
         print(f"  executor   LocalExecutor, {airflow.env['AIRFLOW__CORE__PARALLELISM']} slots")
         print(f"  sources    {', '.join(registered) or 'none configured (see README)'}")
         print(f"  task logs  {airflow.home / 'logs'}")
         if env.get(SOURCES_END_SETTING):
-            print(f"The demo company's data ends {env[SOURCES_END_SETTING]}: unpaused, the "
-                  "DAGs schedule nothing after it; trigger a DAG for a day in its period.")
+            print(f"The sources' data ends {env[SOURCES_END_SETTING]} ({SOURCES_END_SETTING}): "
+                  "unpaused, the DAGs schedule nothing after it; trigger a DAG for a day "
+                  "before it.")
         print("Ctrl-C (or SIGTERM) stops every process it started.", flush=True)
         while True:
             airflow.ensure_alive()
@@ -507,20 +433,67 @@ def _date(text: str) -> date:
     return date.fromisoformat(text)
 
 
+def add_airflow_arguments(parser: argparse.ArgumentParser) -> None:
+    """``cxw airflow``'s options (``--port``, ``--host``), for ``serve_airflow``."""
+    parser.add_argument("--port", type=int, default=8080, help="UI / REST API port")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default loopback only)"
+    )
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """``cxw cluster``'s options, read back by ``cluster_options``."""
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers")
+    parser.add_argument("--concurrency", type=int, default=2, help="task slots per worker")
+    parser.add_argument("--port", type=int, default=8080, help="UI / REST API port")
+    parser.add_argument(
+        "--postgres-url",
+        help="server for the metadata database (default $CXW_CLUSTER_POSTGRES_URL or "
+        f"{cluster.DEFAULT_POSTGRES_URL}); a fresh database is created and dropped",
+    )
+    parser.add_argument(
+        "--redis-url",
+        help=f"Celery broker (default $CXW_CLUSTER_REDIS_URL or {cluster.DEFAULT_REDIS_URL})",
+    )
+
+
+def cluster_options(args: argparse.Namespace) -> dict[str, object]:
+    """``cluster.serve``'s keyword arguments from ``add_cluster_arguments``' options."""
+    return {
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "port": args.port,
+        "postgres_url": args.postgres_url,
+        "redis_url": args.redis_url,
+    }
+
+
+def run_command(
+    name: str,
+    action: Callable[[], int | None],
+    on_failure: Callable[[Exception], None] | None = None,
+) -> int:
+    """Run one command the way every ``cxw`` command runs: SIGTERM (``kill``) unwinds like
+    Ctrl-C, so every Airflow process it started stops; a failure prints its cause (or
+    calls ``on_failure``) and gives exit status 1, an interruption 130."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return action() or 0
+    except (local_airflow.AirflowFailed, cluster.ClusterFailed, ValueError,
+            RuntimeError) as error:
+        if on_failure is None:
+            print(f"\n{name} failed: {error}", file=sys.stderr)
+        else:
+            on_failure(error)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\n{name} interrupted: every process it started is stopped.", file=sys.stderr)
+        return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxw", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    demo_command = commands.add_parser(
-        "demo", help="run the pipeline on the built-in demo company"
-    )
-    demo_command.add_argument(
-        "--customers", type=int, default=DEMO_CUSTOMERS, help="size of the demo company"
-    )
-    demo_command.add_argument(
-        "--backfill", action="store_true",
-        help="an Airflow backfill, one run per source and day (slower than the default "
-        "catch-up: one run per source for the whole period)",
-    )
     run = commands.add_parser("run", help="run a date range through Airflow (backfill too)")
     run.add_argument("--start", type=_date, required=True, help="first data date, YYYY-MM-DD")
     run.add_argument("--end", type=_date, required=True, help="last data date, YYYY-MM-DD")
@@ -533,82 +506,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "check", help="check every setting (folders, connections, tables) in seconds"
     )
-    airflow_command = commands.add_parser(
+    add_airflow_arguments(commands.add_parser(
         "airflow", help="start the local Airflow (api-server, scheduler, ...) to watch the DAGs"
-    )
-    airflow_command.add_argument("--port", type=int, default=8080, help="UI / REST API port")
-    airflow_command.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default loopback only)"
-    )
-    cluster_command = commands.add_parser(
+    ))
+    add_cluster_arguments(commands.add_parser(
         "cluster",
         help="run docker-compose.yaml's Airflow (CeleryExecutor) on this machine's "
         "PostgreSQL and Redis until Ctrl-C",
-    )
-    cluster_command.add_argument("--workers", type=int, default=2, help="Celery workers")
-    cluster_command.add_argument("--concurrency", type=int, default=2, help="task slots per worker")
-    cluster_command.add_argument("--port", type=int, default=8080, help="UI / REST API port")
-    cluster_command.add_argument(
-        "--postgres-url",
-        help="server for the metadata database (default $CXW_CLUSTER_POSTGRES_URL or "
-        f"{cluster.DEFAULT_POSTGRES_URL}); a fresh database is created and dropped",
-    )
-    cluster_command.add_argument(
-        "--redis-url",
-        help=f"Celery broker (default $CXW_CLUSTER_REDIS_URL or {cluster.DEFAULT_REDIS_URL})",
-    )
-    cluster_command.add_argument(
-        "--demo", action="store_true", help="point it at the demo company, up to yesterday"
-    )
+    ))
     args = parser.parse_args(argv)
     if args.command == "check":
         return check.main()
 
     settings = Settings.from_env(lenient=True)
-    # `kill` (SIGTERM) unwinds like Ctrl-C: every Airflow process this command started stops.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        if args.command == "demo":
-            demo(settings, customers=args.customers, backfill=args.backfill)
-        elif args.command == "run":
-            if not _settings_ok():
-                return 1
-            run_range(settings, args.start, args.end, catch_up=args.catch_up)
-            print("\n" + run_summary.summary(settings, args.end))
-            show(settings)
-        elif args.command == "cluster":
-            if args.demo:
-                # The cluster's demo company is not `cxw demo`'s (other dates and size): a
-                # home of its own keeps the two companies' records out of one lake.
-                os.environ["CXW_HOME"] = str(settings.home / "cluster-demo")
-                settings = Settings.from_env()
-            cluster.serve(
-                settings,
-                workers=args.workers,
-                concurrency=args.concurrency,
-                port=args.port,
-                postgres_url=args.postgres_url,
-                redis_url=args.redis_url,
-                demo=args.demo,
-            )
-        elif args.command == "airflow":
-            serve_airflow(settings, port=args.port, host=args.host)
-        else:
-            show(settings)
-    except (local_airflow.AirflowFailed, cluster.ClusterFailed, ValueError,
-            RuntimeError) as error:
-        if args.command == "run":
-            # The one-line cause and where the full output is, then what did land.
-            print("\n" + run_summary.failure_line(settings, "run", error), file=sys.stderr)
-            print("\n" + run_summary.summary(settings, args.end), file=sys.stderr)
-        else:
-            print(f"\ncxw {args.command} failed: {error}", file=sys.stderr)
+    if args.command == "run":
+        return run_command("cxw run", partial(_run, settings, args),
+                           on_failure=partial(_run_failed, settings, args.end))
+    if args.command == "cluster":
+        return run_command("cxw cluster",
+                           partial(cluster.serve, settings, **cluster_options(args)))
+    if args.command == "airflow":
+        return run_command("cxw airflow",
+                           partial(serve_airflow, settings, port=args.port, host=args.host))
+    return run_command("cxw show", partial(show, settings))
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    """``cxw run``: check the settings, run the range, print the summary and the marts."""
+    if not _settings_ok():
         return 1
-    except KeyboardInterrupt:
-        print(f"\ncxw {args.command} interrupted: every process it started is stopped.",
-              file=sys.stderr)
-        return 130
+    run_range(settings, args.start, args.end, catch_up=args.catch_up)
+    print("\n" + run_summary.summary(settings, args.end))
+    show(settings)
     return 0
+
+
+def _run_failed(settings: Settings, end: date, error: Exception) -> None:
+    """The one-line cause and where the full output is, then what did land."""
+    print("\n" + run_summary.failure_line(settings, "run", error), file=sys.stderr)
+    print("\n" + run_summary.summary(settings, end), file=sys.stderr)
 
 
 def _settings_ok() -> bool:

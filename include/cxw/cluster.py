@@ -30,18 +30,16 @@ import os
 import re
 import secrets
 import signal
-import socket
-import subprocess
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from cxw import local_airflow
+from cxw.airflow_api import ApiClient, healthy
+from cxw.processes import Component, Supervisor, free_port, port_is_free
 from cxw.settings import PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -120,21 +118,6 @@ def replace_server(url: str, server: str, database: str | None = None) -> str:
         netloc = f":@{netloc}"  # keep compose's "no password" form
     path = parts.path if database is None else f"/{database}"
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
 
 
 @dataclass
@@ -277,103 +260,13 @@ def delete_redis_keys(redis_url: str, prefix: str) -> int:
 # --------------------------------------------------------------------------- processes
 
 
-@dataclass
-class Component:
-    name: str
-    args: list[str]
-    env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as output:
-            # Its own session and process group: stopped as a whole, untouched by Ctrl-C.
-            self.process = subprocess.Popen(
-                [local_airflow.airflow_executable(), *self.args],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        log.info(
-            "started %s (pid %d): airflow %s", self.name, self.process.pid, " ".join(self.args)
-        )
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    if not path.exists():
-        return f"({path} does not exist)"
-    text = path.read_text(errors="replace").splitlines()
-    return "\n".join(text[-lines:])
-
-
-def marked_processes(run_id: str, marker: str = CLUSTER_MARKER) -> list[Any]:
-    """Live (non-zombie) processes on this machine that carry the cluster's marker."""
-    import psutil
-
-    found = []
-    for process in psutil.process_iter(["pid"]):
-        try:
-            if process.status() == psutil.STATUS_ZOMBIE:
-                continue
-            if process.environ().get(marker) == run_id:
-                found.append(process)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return found
-
-
-def stop_processes(
-    components: Iterable[Component], run_id: str, timeout: float, marker: str = CLUSTER_MARKER
-) -> None:
-    """SIGTERM every component's process group (and every process carrying the marker),
-    wait up to ``timeout`` seconds, then SIGKILL whatever is left."""
-    import psutil
-
-    components = [c for c in components if c.process is not None]
-    targets: dict[int, psutil.Process] = {}
-    for component in components:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            root = psutil.Process(component.process.pid)
-            for process in [root, *root.children(recursive=True)]:
-                targets[process.pid] = process
-    for process in marked_processes(run_id, marker):
-        targets.setdefault(process.pid, process)
-
-    def signal_all(signum: int) -> None:
-        for component in components:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(component.process.pid, signum)
-        for process in targets.values():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.send_signal(signum)
-
-    signal_all(signal.SIGTERM)
-    _, alive = psutil.wait_procs(list(targets.values()), timeout=timeout)
-    if alive:
-        log.warning("SIGKILL after %.0fs: %s", timeout, sorted(p.pid for p in alive))
-        signal_all(signal.SIGKILL)
-        psutil.wait_procs(alive, timeout=10)
-    for component in components:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            component.process.wait(timeout=5)
-    # Anything started meanwhile (a task a worker forked during shutdown).
-    for process in marked_processes(run_id, marker):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
-
-
 # --------------------------------------------------------------------------- the cluster
 
 
-class Cluster:
+class Cluster(Supervisor):
     """Start with ``with Cluster(plan) as cluster:``; everything stops on exit."""
+
+    failure = ClusterFailed
 
     def __init__(
         self,
@@ -382,11 +275,9 @@ class Cluster:
         start_timeout: float = 240,
         stop_timeout: float = 20,
     ) -> None:
+        super().__init__(plan.run_id, CLUSTER_MARKER, start_timeout, stop_timeout)
         self.plan = plan
         self.env = plan.environment(env)
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
-        self.components: list[Component] = []
         self.started_seconds: float | None = None
         self._database_created = False
 
@@ -410,17 +301,6 @@ class Cluster:
 
     # -- lifecycle
 
-    def __enter__(self) -> Cluster:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     def start(self) -> None:
         began = time.monotonic()
         plan = self.plan
@@ -439,16 +319,17 @@ class Cluster:
             component.start()
         local_airflow.create_warehouse_pool(plan.settings, env=self.env)
         deadline = began + self.start_timeout
-        self._wait(self._api_healthy, deadline, "the api-server, scheduler and dag-processor")
+        self.wait_until(self._api_healthy, deadline,
+                        "the api-server, scheduler and dag-processor")
         log.info("api-server, scheduler and dag-processor healthy after %.1fs", _since(began))
-        self._wait(self._workers_answer, deadline, f"Celery workers {self.worker_names}")
+        self.wait_until(self._workers_answer, deadline, f"Celery workers {self.worker_names}")
         self.started_seconds = time.monotonic() - began
         log.info("cluster up in %.1fs at %s", self.started_seconds, self.api_url)
 
     def stop(self) -> None:
         plan = self.plan
         try:
-            stop_processes(self.components, plan.run_id, self.stop_timeout)
+            super().stop()
         finally:
             if self._database_created:
                 drop_database(plan.postgres_url, plan.database)
@@ -456,31 +337,31 @@ class Cluster:
             with contextlib.suppress(Exception):
                 delete_redis_keys(plan.redis_url, plan.redis_prefix)
 
-    def leftover_processes(self) -> list[Any]:
-        """Processes the cluster started (or they started) that are still alive."""
-        return marked_processes(self.plan.run_id)
-
     def _components(self) -> list[Component]:
         plan, env = self.plan, self.env
-        logs = plan.log_dir
+        airflow, logs = local_airflow.airflow_executable(), plan.log_dir
         components = [
             Component(
                 "api-server",
-                ["api-server", "--host", "127.0.0.1", "--port", str(plan.api_port)],
+                [airflow, "api-server", "--host", "127.0.0.1", "--port", str(plan.api_port)],
                 env,
                 logs / "api-server.log",
             ),
-            Component("scheduler", ["scheduler"], env, logs / "scheduler.log"),
-            Component("dag-processor", ["dag-processor"], env, logs / "dag-processor.log"),
+            Component("scheduler", [airflow, "scheduler"], env, logs / "scheduler.log"),
+            Component("dag-processor", [airflow, "dag-processor"], env,
+                      logs / "dag-processor.log"),
         ]
         if plan.triggerer:
-            components.append(Component("triggerer", ["triggerer"], env, logs / "triggerer.log"))
+            components.append(
+                Component("triggerer", [airflow, "triggerer"], env, logs / "triggerer.log")
+            )
         for number in range(1, plan.workers + 1):
             name = plan.worker_name(number)
             components.append(
                 Component(
                     name,
                     [
+                        airflow,
                         "celery",
                         "worker",
                         "--celery-hostname",
@@ -494,43 +375,11 @@ class Cluster:
             )
         return components
 
-    def _wait(self, ready: Any, deadline: float, what: str) -> None:
-        while time.monotonic() < deadline:
-            dead = [c for c in self.components if not c.alive]
-            if dead:
-                details = "\n".join(
-                    f"--- {c.name} exited ({c.process.returncode}); {c.log_path}:\n"
-                    f"{log_tail(c.log_path)}"
-                    for c in dead
-                )
-                raise ClusterFailed(f"waiting for {what}:\n{details}")
-            if ready():
-                return
-            time.sleep(1)
-        raise ClusterFailed(
-            f"{what} not ready after {self.start_timeout:.0f}s; logs in {self.plan.log_dir}:\n"
-            + "\n".join(f"--- {c.name}:\n{log_tail(c.log_path, 15)}" for c in self.components)
-        )
-
-    def health(self) -> dict[str, Any]:
-        import requests
-
-        response = requests.get(f"{self.api_url}/api/v2/monitor/health", timeout=5)
-        response.raise_for_status()
-        return response.json()
-
     def _api_healthy(self) -> bool:
-        import requests
-
-        try:
-            health = self.health()
-        except (requests.RequestException, ValueError):
-            return False
         needed = ["metadatabase", "scheduler", "dag_processor"]
         if self.plan.triggerer:
             needed.append("triggerer")
-        healthy = all((health.get(part) or {}).get("status") == "healthy" for part in needed)
-        return healthy and self.password_file.exists()
+        return healthy(self.api_url, needed) and self.password_file.exists()
 
     def ping_workers(self, timeout: float = 2.0) -> set[str]:
         """Names of the workers that answer a Celery ping through the broker."""
@@ -560,59 +409,6 @@ class Cluster:
         return ApiClient(self.api_url, self.password_file)
 
 
-class ApiClient:
-    """A small client for Airflow's REST API (``/api/v2``) with a JWT from ``/auth/token``."""
-
-    def __init__(self, base_url: str, password_file: Path, username: str = "admin") -> None:
-        import json
-
-        import requests
-
-        self.base_url = base_url
-        password = json.loads(password_file.read_text())[username]
-        response = requests.post(
-            f"{base_url}/auth/token",
-            json={"username": username, "password": password},
-            timeout=10,
-        )
-        response.raise_for_status()
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(
-            method, f"{self.base_url}/api/v2/{path.lstrip('/')}", timeout=30, **kwargs
-        )
-        if response.status_code >= 400:
-            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
-        return response.json() if response.content else None
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.request("GET", path, params=params)
-
-    def dag_ids(self) -> set[str]:
-        return {dag["dag_id"] for dag in self.get("dags", limit=100)["dags"]}
-
-    def wait_for_dags(self, dag_ids: Iterable[str], timeout: float = 120) -> None:
-        wanted, deadline = set(dag_ids), time.monotonic() + timeout
-        while not wanted <= self.dag_ids():
-            if time.monotonic() > deadline:
-                raise ClusterFailed(f"DAGs {sorted(wanted - self.dag_ids())} never parsed")
-            time.sleep(2)
-
-    def set_paused(self, dag_id: str, paused: bool) -> None:
-        self.request("PATCH", f"dags/{dag_id}", json={"is_paused": paused})
-
-    def trigger(
-        self, dag_id: str, logical_date: str | None, conf: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        return self.request(
-            "POST",
-            f"dags/{dag_id}/dagRuns",
-            json={"logical_date": logical_date, "conf": dict(conf or {})},
-        )
-
-
 # --------------------------------------------------------------------------- cxw cluster
 
 
@@ -624,13 +420,14 @@ def serve(
     postgres_url: str | None = None,
     redis_url: str | None = None,
     triggerer: bool = True,
-    demo: bool = False,
+    env: Mapping[str, str] | None = None,
+    notes: str = "",
 ) -> None:
-    """``cxw cluster``: start the cluster, say how to reach it, run until Ctrl-C.
+    """``cxw cluster``: start the cluster, say how to reach it (and ``notes``), run until
+    Ctrl-C.
 
-    The sources come from the environment, as in compose (``AIRFLOW_CONN_*``,
-    ``CXW_WEB_EXPORT_PATH`` ...); ``demo`` generates the demo company up to yesterday,
-    serves its helpdesk on loopback and points the cluster at it instead.
+    The sources come from ``env`` (default: this process's environment), as in compose
+    (``AIRFLOW_CONN_*``, ``CXW_WEB_EXPORT_PATH`` ...).
     """
     airflow_home = settings.home / "cluster" / "airflow"
     plan = ClusterPlan(
@@ -650,21 +447,15 @@ def serve(
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     cluster: Cluster | None = None
     try:
-        with contextlib.ExitStack() as stack:
-            env, period = dict(os.environ), None
-            if demo:
-                env, period = stack.enter_context(_demo_sources(settings))
-            print(
-                f"Starting Airflow (CeleryExecutor, {workers} Celery worker(s)) from "
-                f"docker-compose.yaml's configuration; metadata database {plan.database} ...",
-                flush=True,
-            )
-            cluster = stack.enter_context(Cluster(plan, env=env))
-            _print_welcome(cluster, period)
+        print(
+            f"Starting Airflow (CeleryExecutor, {workers} Celery worker(s)) from "
+            f"docker-compose.yaml's configuration; metadata database {plan.database} ...",
+            flush=True,
+        )
+        with Cluster(plan, env=env) as cluster:
+            _print_welcome(cluster, notes)
             while True:
-                dead = [c.name for c in cluster.components if not c.alive]
-                if dead:
-                    raise ClusterFailed(f"{', '.join(dead)} exited: see {plan.log_dir}")
+                cluster.ensure_alive()
                 time.sleep(2)
     except KeyboardInterrupt:
         left = cluster.leftover_processes() if cluster else []
@@ -672,7 +463,7 @@ def serve(
         print(f"\nStopped: {state}; metadata database {plan.database} dropped.")
 
 
-def _print_welcome(cluster: Cluster, period: tuple[date, date] | None) -> None:
+def _print_welcome(cluster: Cluster, notes: str) -> None:
     plan = cluster.plan
     broker = _without_password(cluster.env["AIRFLOW__CELERY__BROKER_URL"])
     print(f"Up in {cluster.started_seconds:.0f}s.")
@@ -684,35 +475,9 @@ def _print_welcome(cluster: Cluster, period: tuple[date, date] | None) -> None:
     print(f"  CXW_HOME         {plan.settings.home}")
     print(f"  process logs     {plan.log_dir}")
     print("The DAGs are paused at creation, as in docker-compose.yaml: unpause them in the UI.")
-    if period:
-        start, end = period
-        print(
-            f"Unpaused, each extract DAG runs yesterday's interval ({end}), then `transform`.\n"
-            f"For the whole demo period trigger each extract DAG with window_start={start}, "
-            f"window_end={end + timedelta(days=1)} (the trigger form's params)."
-        )
+    if notes:
+        print(notes)
     print("Ctrl-C stops every process and drops the metadata database.", flush=True)
-
-
-@contextlib.contextmanager
-def _demo_sources(
-    settings: Settings, customers: int = 300, days: int = 28
-) -> Iterator[tuple[dict[str, str], tuple[date, date]]]:
-    """The demo company's sources up to yesterday, its helpdesk served on loopback:
-    yields the environment pointing at them and the period."""
-    from cxw.cli import demo_environment
-    from cxw_demo.generate import generate
-    from cxw_demo.helpdesk_server import HelpdeskServer
-
-    end = datetime.now(UTC).date() - timedelta(days=1)
-    start = end - timedelta(days=days - 1)
-    sources = settings.home / "cluster" / "demo-sources"
-    print(f"Generating the demo company ({customers} customers, {start} .. {end}) ...", flush=True)
-    generate(sources, customers, start, end, seed=42)
-    token = secrets.token_urlsafe(16)
-    with HelpdeskServer(sources / "helpdesk", token=token) as server:
-        print(f"Demo helpdesk (Zendesk API) serving on {server.url}")
-        yield demo_environment(sources, server.url, token), (start, end)
 
 
 def _without_password(url: str) -> str:

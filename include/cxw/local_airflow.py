@@ -2,8 +2,9 @@
 
 The local Airflow home lives inside the project (``.airflow/``, ignored by git) unless
 ``AIRFLOW_HOME`` says otherwise. ``LocalAirflow`` supervises the long-running components
-(api-server, scheduler with the LocalExecutor, dag-processor) for ``cxw run``/``cxw demo``
-(one command) and ``cxw airflow`` (until stopped); the functions below it create backfills
+(api-server, scheduler with the LocalExecutor, dag-processor) for ``cxw run`` (one command)
+and ``cxw airflow`` (until stopped), each in its own process group (``cxw.processes``);
+the functions below it create backfills
 and triggered runs through the REST API and read back what the metadata database recorded.
 One-off Airflow commands go through ``run_airflow`` with the same configuration.
 """
@@ -14,7 +15,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,13 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cxw.airflow_api import AirflowFailed, ApiClient, healthy
 from cxw.dag_defaults import WAREHOUSE_POOL
+from cxw.processes import Component, Supervisor, free_port, port_is_free
 from cxw.settings import PROJECT_DIR, Settings
-
-if TYPE_CHECKING:
-    from cxw.cluster import ApiClient, Component
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +38,6 @@ DEFAULT_AIRFLOW_HOME = PROJECT_DIR / ".airflow"
 # creates the same pool). A scheduler leaves tasks of a pool that does not exist unscheduled.
 WAREHOUSE_POOL_SLOTS = 1
 WAREHOUSE_POOL_DESCRIPTION = "single DuckDB writer"
-
-
-class AirflowFailed(RuntimeError):
-    """An Airflow command or run failed; the message carries the cause (and ``result``, when
-    set, what ``cli.run_range`` ran before it failed)."""
-
-    result: Any = None
 
 
 def airflow_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -192,8 +184,6 @@ def deployment_env(
     LocalExecutor on the home's metadata database, slots sized to the cores, one
     api-server worker on loopback, free ports for the log servers, task logs under
     ``AIRFLOW_HOME/logs``."""
-    from cxw.cluster import free_port
-
     env = airflow_env(settings, base)
     home = Path(env["AIRFLOW_HOME"])
     slots = slots or machine_slots()
@@ -235,7 +225,7 @@ class Endpoint:
         return local_api(self.api_url, self.password_file)
 
 
-def local_api(api_url: str, password_file: Path) -> ApiClient:
+class LocalApi(ApiClient):
     """A REST API client that retries what SQLite's single writer refuses for a moment.
 
     The embedded SQLite metadata database has one writer at a time: a request that meets
@@ -243,55 +233,54 @@ def local_api(api_url: str, password_file: Path) -> ApiClient:
     creation is not supported on SQLite under concurrent access") or a 500 naming the
     lock. Those are retried for up to a minute; anything else is raised at once.
     """
-    from cxw.cluster import ApiClient
 
-    class LocalApi(ApiClient):
-        def request(self, method: str, path: str, **kwargs: Any) -> Any:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    return super().request(method, path, **kwargs)
-                except RuntimeError as error:
-                    # The lock can also surface as a 500 whose cause Airflow hides
-                    # ("reason": "Database error"): seen creating a backfill in CI.
-                    locked = f"{method} {path}: 503 " in str(error) or (
-                        "database is locked" in str(error).lower()
-                    ) or (f"{method} {path}: 500 " in str(error)
-                          and '"reason":"Database error"' in str(error))
-                    if not locked or time.monotonic() > deadline:
-                        raise
-                    log.info("metadata database busy, retrying %s %s", method, path)
-                    time.sleep(1)
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return super().request(method, path, **kwargs)
+            except RuntimeError as error:
+                # The lock can also surface as a 500 whose cause Airflow hides
+                # ("reason": "Database error"): seen creating a backfill in CI.
+                locked = f"{method} {path}: 503 " in str(error) or (
+                    "database is locked" in str(error).lower()
+                ) or (f"{method} {path}: 500 " in str(error)
+                      and '"reason":"Database error"' in str(error))
+                if not locked or time.monotonic() > deadline:
+                    raise
+                log.info("metadata database busy, retrying %s %s", method, path)
+                time.sleep(1)
 
+
+def local_api(api_url: str, password_file: Path) -> ApiClient:
+    """A ``LocalApi`` client of the local Airflow at ``api_url``."""
     return LocalApi(api_url, password_file)
 
 
 def running_endpoint(airflow_home: Path) -> Endpoint | None:
     """The local Airflow already serving this home (its api-server and scheduler answer),
     else None."""
-    import requests
-
     path = airflow_home / STATE_FILE
     try:
         endpoint = Endpoint(**json.loads(path.read_text()))
+        os.kill(endpoint.pid, 0)
     except (OSError, ValueError, TypeError):
         return None
-    try:
-        os.kill(endpoint.pid, 0)
-        health = requests.get(f"{endpoint.api_url}/api/v2/monitor/health", timeout=5).json()
-    except (OSError, requests.RequestException, ValueError):
-        return None
-    if (health.get("scheduler") or {}).get("status") != "healthy":
-        return None
-    return endpoint
+    return endpoint if healthy(endpoint.api_url, ["scheduler"]) else None
 
 
-class LocalAirflow:
+class LocalAirflow(Supervisor):
     """The local Airflow on this home: api-server, scheduler (LocalExecutor) and
     dag-processor, each started in its own process group; ``with LocalAirflow(...)``
     waits until they are healthy and stops every process they started on exit (SIGTERM,
     SIGKILL after ``stop_timeout``). If one already serves this home it is reused and
     left running."""
+
+    failure = AirflowFailed
+    # The scheduler's LocalExecutor workers inherit its SIGTERM handler and wait for
+    # work: the first SIGTERM asks for a graceful stop, the second ("signal again if you
+    # don't want to wait") ends them.
+    settle_seconds = 3
 
     def __init__(
         self,
@@ -306,10 +295,8 @@ class LocalAirflow:
         reuse: bool = True,
         warm_tasks: bool = True,
     ) -> None:
-        from cxw.cluster import free_port
-
+        super().__init__(uuid.uuid4().hex[:10], MARKER, start_timeout, stop_timeout)
         self.settings = settings
-        self.run_id = uuid.uuid4().hex[:10]
         self.port = port or free_port()
         self.host = host
         self.env = deployment_env(settings, self.port, env, slots)
@@ -317,11 +304,8 @@ class LocalAirflow:
         self.home = Path(self.env["AIRFLOW_HOME"])
         self.log_dir = self.home / "logs" / "components"
         self.triggerer = triggerer
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
         self.reuse = reuse
         self.warm_tasks = warm_tasks
-        self.components: list[Component] = []
         self.endpoint: Endpoint | None = None
         self.started = False
 
@@ -334,27 +318,12 @@ class LocalAirflow:
         assert self.endpoint is not None
         return self.endpoint.api()
 
-    def __enter__(self) -> LocalAirflow:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     def start(self) -> None:
-        from cxw.cluster import Component
-
         if self.reuse:
             self.endpoint = running_endpoint(self.home)
             if self.endpoint is not None:
                 log.info("reusing the local Airflow at %s", self.endpoint.api_url)
                 return
-        from cxw.cluster import port_is_free
-
         if not port_is_free(self.port):
             raise AirflowFailed(f"port {self.port} is in use: choose another (--port)")
         began = time.monotonic()
@@ -374,8 +343,8 @@ class LocalAirflow:
         warm = {**self.env, "CXW_PREIMPORT": PREIMPORT} if self.warm_tasks else self.env
         self.components = [
             Component(
-                name, command, warm if name == "scheduler" else self.env,
-                self.log_dir / f"{name}.log",
+                name, [airflow_executable(), *command],
+                warm if name == "scheduler" else self.env, self.log_dir / f"{name}.log",
             )
             for name, command in args.items()
         ]
@@ -383,80 +352,27 @@ class LocalAirflow:
             component.start()
         self.started = True
         self.endpoint = Endpoint(f"http://127.0.0.1:{self.port}", os.getpid(), str(self.home))
-        self._wait_healthy(began + self.start_timeout)
+        needed = ["metadatabase", "scheduler", "dag_processor"]
+        if self.triggerer:
+            needed.append("triggerer")
+        self.wait_until(
+            lambda: healthy(self.api_url, needed) and self.endpoint.password_file.exists(),
+            began + self.start_timeout,
+            "the local Airflow (api-server, scheduler, dag-processor)",
+        )
         ensure_pool(self.api())
         (self.home / STATE_FILE).write_text(json.dumps(self.endpoint.__dict__))
         log.info("local Airflow up in %.1fs at %s", time.monotonic() - began, self.api_url)
 
-    def _wait_healthy(self, deadline: float) -> None:
-        import requests
-
-        from cxw.cluster import log_tail
-
-        needed = ["metadatabase", "scheduler", "dag_processor"]
-        if self.triggerer:
-            needed.append("triggerer")
-        while True:
-            dead = [c for c in self.components if not c.alive]
-            if dead:
-                raise AirflowFailed(
-                    "\n".join(
-                        f"{c.name} exited ({c.process.returncode}); {c.log_path}:\n"
-                        f"{log_tail(c.log_path)}"
-                        for c in dead
-                    )
-                )
-            try:
-                health = requests.get(f"{self.api_url}/api/v2/monitor/health", timeout=5).json()
-                ready = all((health.get(p) or {}).get("status") == "healthy" for p in needed)
-            except (requests.RequestException, ValueError):
-                ready = False
-            if ready and self.endpoint.password_file.exists():
-                return
-            if time.monotonic() > deadline:
-                raise AirflowFailed(
-                    f"the local Airflow was not healthy after {self.start_timeout:.0f}s; "
-                    f"logs in {self.log_dir}"
-                )
-            time.sleep(1)
-
-    def ensure_alive(self) -> None:
-        """Raise ``AirflowFailed`` if a component this object started has exited."""
-        from cxw.cluster import log_tail
-
-        for component in self.components:
-            if not component.alive:
-                raise AirflowFailed(
-                    f"the {component.name} exited ({component.process.returncode}); "
-                    f"{component.log_path}:\n{log_tail(component.log_path, 20)}"
-                )
-
     def stop(self) -> None:
         if not self.started:
             return
-        from cxw.cluster import stop_processes
-
         with contextlib.suppress(FileNotFoundError):
             state = self.home / STATE_FILE
             if json.loads(state.read_text()).get("pid") == os.getpid():
                 state.unlink()
-        # The scheduler's LocalExecutor workers inherit its SIGTERM handler and wait for
-        # work: the first SIGTERM asks for a graceful stop, the second ("signal again if
-        # you don't want to wait") ends them; SIGKILL after stop_timeout.
-        for component in self.components:
-            if component.alive:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(component.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 3
-        while any(c.alive for c in self.components) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        stop_processes(self.components, self.run_id, self.stop_timeout, marker=MARKER)
+        super().stop()
         self.started = False
-
-    def leftover_processes(self) -> list[Any]:
-        from cxw.cluster import marked_processes
-
-        return marked_processes(self.run_id, marker=MARKER)
 
 
 # --------------------------------------------------------------------------- runs through it

@@ -1,4 +1,5 @@
-"""Command line: ``python -m cxw_demo generate ...`` and ``... serve-helpdesk ...``."""
+"""Command line: ``python -m cxw_demo generate ...`` and ``... serve-helpdesk ...``; and the
+demo company run through cxw: ``demo`` (make demo), ``airflow`` (make airflow), ``cluster``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ import time
 from pathlib import Path
 
 from cxw_demo.config import DEFAULT_TOKEN
+
+# The commands that run the pipeline (cxw_demo.run, which imports cxw and so Airflow):
+# their options are parsed there, so `generate` and `serve-helpdesk` stay light.
+RUN_COMMANDS = {
+    "demo": "generate the demo company and run the whole pipeline on it through Airflow "
+    "(make demo)",
+    "airflow": "cxw airflow, on the demo company after `demo` when no sources are "
+    "configured (make airflow)",
+    "cluster": "cxw cluster (CeleryExecutor) on a demo company up to yesterday",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,11 +62,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--repeat-last-item", action="store_true", help="cursor pages repeat their last item"
     )
+    for name, summary in RUN_COMMANDS.items():
+        commands.add_parser(name, help=f"{summary}; see `{name} --help`", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command in RUN_COMMANDS:
+        from cxw_demo.run import main as run
+
+        return run([args.command, *rest])
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "generate":
         from cxw_demo.generate import generate
 

@@ -27,12 +27,13 @@ import pandas as pd
 import pytest
 
 from cxw import local_airflow
-from cxw.cli import demo_environment, run_range, show
+from cxw.cli import run_range, show
 from cxw.settings import Settings
 from cxw.warehouse import mart_row_counts
 from cxw_demo.business_time import BusinessClock, holidays_for
 from cxw_demo.generate import generate
 from cxw_demo.helpdesk_server import HelpdeskServer
+from cxw_demo.run import demo_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +58,7 @@ def mart_digests(path: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("cxw")
-    # Where `cxw demo` keeps its company: `cxw airflow` finds it there afterwards.
+    # Where `make demo` keeps its company: `make airflow` finds it there afterwards.
     sources = home / "demo" / "sources"
     generate(sources, 120, START, END, seed=7)
     moment = datetime.combine(END + timedelta(days=1), datetime.min.time(), UTC)
@@ -93,7 +94,7 @@ def test_every_mart_is_published_and_validated(demo_run) -> None:
 
 
 def test_the_printed_numbers_are_the_marts_and_the_reports_exist(demo_run, capsys) -> None:
-    """What `cxw demo` / `cxw show` print is what an analyst reads from the marts."""
+    """What `make demo` / `cxw show` print is what an analyst reads from the marts."""
     settings, *_ = demo_run
     show(settings)
     printed = capsys.readouterr().out
@@ -247,11 +248,12 @@ def test_a_failed_build_leaves_the_last_good_warehouse_published(demo_run) -> No
     assert settings.published_path.read_bytes() == published
 
 
-def test_after_the_demo_cxw_airflow_shows_the_sources_and_runs_a_day(demo_run) -> None:
-    """`make airflow` after the demo: the four sources are connections, the demo helpdesk
-    is served, a rejected API token fails its task at once (no retry although it has 2)
-    with the cause and the log file, unpaused and triggered for the last day every DAG run
-    succeeds, and SIGTERM stops every process it started. Checked through the REST API."""
+def test_after_the_demo_make_airflow_shows_the_sources_and_runs_a_day(demo_run) -> None:
+    """`make airflow` (`python -m cxw_demo airflow`) after the demo: the four sources are
+    connections, the demo helpdesk is served, a rejected API token fails its task at once
+    (no retry although it has 2) with the cause and the log file, unpaused and triggered
+    for the last day every DAG run succeeds, and SIGTERM stops every process it started.
+    Checked through the REST API."""
     import signal
     import subprocess
     import sys
@@ -259,7 +261,7 @@ def test_after_the_demo_cxw_airflow_shows_the_sources_and_runs_a_day(demo_run) -
     import psutil
 
     from cxw.cli import wait_for_extracts, wait_for_transform
-    from cxw.cluster import free_port
+    from cxw.processes import free_port
 
     settings, *_ = demo_run
     airflow_home = settings.home / "airflow"
@@ -270,7 +272,7 @@ def test_after_the_demo_cxw_airflow_shows_the_sources_and_runs_a_day(demo_run) -
     env.update({"CXW_HOME": str(settings.home), "AIRFLOW_HOME": str(airflow_home),
                 "CXW_TASK_RETRIES": "2"})
     command = subprocess.Popen(
-        [sys.executable, "-m", "cxw.cli", "airflow", "--port", str(free_port())],
+        [sys.executable, "-m", "cxw_demo", "airflow", "--port", str(free_port())],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )

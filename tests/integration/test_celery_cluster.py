@@ -23,11 +23,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from cxw.cli import EXTRACT_DAGS, TRANSFORM_DAG, demo_environment
-from cxw.cluster import Cluster, ClusterPlan, database_exists, log_tail
+from cxw.cli import EXTRACT_DAGS, TRANSFORM_DAG
+from cxw.cluster import Cluster, ClusterPlan, database_exists
+from cxw.processes import log_tail
 from cxw.settings import Settings
 from cxw_demo.generate import generate
 from cxw_demo.helpdesk_server import HelpdeskServer
+from cxw_demo.run import demo_environment
 from tests.conftest import POSTGRES, require_service
 
 pytestmark = pytest.mark.e2e

@@ -22,9 +22,9 @@ import duckdb
 import pytest
 
 from cxw import pipeline
-from cxw.cli import DEMO_CUSTOMERS, DEMO_END, DEMO_START, demo_environment
 from cxw_demo.generate import generate
 from cxw_demo.helpdesk_server import HelpdeskServer
+from cxw_demo.run import DEMO_CUSTOMERS, DEMO_END, DEMO_START, demo_environment
 
 TOKEN = "story-token"
 

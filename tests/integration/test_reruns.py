@@ -21,9 +21,9 @@ import duckdb
 import pytest
 
 from cxw import pipeline
-from cxw.cli import demo_environment
 from cxw_demo.generate import generate
 from cxw_demo.helpdesk_server import HelpdeskServer
+from cxw_demo.run import demo_environment
 
 START, END = date(2026, 3, 1), date(2026, 4, 30)
 RANGES = [
