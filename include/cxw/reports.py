@@ -13,12 +13,13 @@ a mart a newer release adds).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -173,86 +174,120 @@ class Marts:
         return self.connection.sql(sql).df()
 
 
-def _chart(name: str, title: str, note: str, chart, frame: pd.DataFrame) -> Panel:
-    if frame.empty:
-        return Panel(name, title, note, html=f"<h3>{escape(title)}</h3><p>No data yet.</p>")
-    return Panel(name, title, note, svg=charts.render(chart, title), points=len(frame))
+@dataclass
+class Drawing:
+    """What a panel draws from its query's frame: the chart, the rows it draws (counted on
+    the page), a table shown below it, and the words for the note's ``{placeholders}``."""
+
+    chart: Any
+    rows: pd.DataFrame
+    html: str = ""
+    note_words: dict[str, str] = field(default_factory=dict)
 
 
-def _draw(build: Callable[[Marts], Panel | None], marts: Marts) -> Panel | None:
+PanelBuilder = Callable[[Marts], Panel | None]
+
+
+def panel(
+    name: str, title: str, note: str, table: str, sql: str
+) -> Callable[[Callable[[pd.DataFrame], Drawing]], PanelBuilder]:
+    """The shape every panel shares: nothing when ``table`` is not published, else
+    ``sql``'s frame drawn by the decorated function, its rows counted, "No data yet." for
+    none; ``note`` says the unit and the base of what is drawn."""
+
+    def decorate(draw: Callable[[pd.DataFrame], Drawing]) -> PanelBuilder:
+        @functools.wraps(draw)
+        def build(marts: Marts) -> Panel | None:
+            if not marts.has(table):
+                return None
+            drawing = draw(marts.frame(sql))
+            text = note.format_map(drawing.note_words)
+            if drawing.rows.empty:
+                shown = Panel(name, title, text,
+                              html=f"<h3>{escape(title)}</h3><p>No data yet.</p>")
+            else:
+                shown = Panel(name, title, text, svg=charts.render(drawing.chart, title),
+                              points=len(drawing.rows))
+            if drawing.html:
+                shown.html = drawing.html
+            return shown
+
+        build.panel_name = name  # type: ignore[attr-defined]
+        return build
+
+    return decorate
+
+
+def _draw(build: PanelBuilder, marts: Marts) -> Panel | None:
     """One panel; a panel that cannot be drawn says so in its place (and in the log)
     instead of taking the whole dashboard down."""
     try:
         return build(marts)
     except Exception as error:  # noqa: BLE001 - any failure of one chart
         log.exception("dashboard panel %s failed", build.__name__)
-        name = build.__name__.removeprefix("panel_")
+        name = getattr(build, "panel_name", build.__name__.removeprefix("panel_"))
         return Panel(name, name, "", html=(
             f"<p class='panel-error'>This panel could not be drawn: {escape(str(error))}</p>"
         ))
 
 
-def panel_service_vs_experience(marts: Marts) -> Panel | None:
-    if not marts.has("experience.monthly_kpis"):
-        return None
-    monthly = marts.frame(
-        "select month, nps as \"NPS\", csat_pct as \"CSAT %\", "
-        "contacts_per_100_orders as \"Contacts per 100 orders\" "
-        "from experience.monthly_kpis order by month"
-    )
+@panel(
+    "service_vs_experience", "Service vs experience by month",
+    "NPS over all NPS answers of the month; CSAT % of the month's CSAT answers; "
+    "tickets per 100 orders placed (experience.monthly_kpis).",
+    "experience.monthly_kpis",
+    "select month, nps as \"NPS\", csat_pct as \"CSAT %\", "
+    "contacts_per_100_orders as \"Contacts per 100 orders\" "
+    "from experience.monthly_kpis order by month",
+)
+def panel_service_vs_experience(monthly: pd.DataFrame) -> Drawing:
     long = monthly.melt("month", var_name="measure", value_name="value").dropna()
     chart = charts.lines(long, "month", "value", "measure", x_title="Month",
                          y_title="NPS (-100..100) / CSAT % / contacts")
-    return _chart(
-        "service_vs_experience", "Service vs experience by month",
-        "NPS over all NPS answers of the month; CSAT % of the month's CSAT answers; "
-        "tickets per 100 orders placed (experience.monthly_kpis).", chart, long,
-    )
+    return Drawing(chart, long)
 
 
-def panel_first_reply(marts: Marts) -> Panel | None:
-    if not marts.has("service.daily_kpis"):
-        return None
-    daily = marts.frame(
-        "select date, channel, first_reply_minutes_median from service.daily_kpis "
-        "where first_reply_minutes_median is not null order by date, channel"
-    )
+@panel(
+    "first_reply_by_channel", "First reply time by channel",
+    "Median calendar {unit} to first reply of the tickets created that day, per "
+    "channel (service.daily_kpis).",
+    "service.daily_kpis",
+    "select date, channel, first_reply_minutes_median from service.daily_kpis "
+    "where first_reply_minutes_median is not null order by date, channel",
+)
+def panel_first_reply(daily: pd.DataFrame) -> Drawing:
     divisor, unit = charts.duration_unit(daily["first_reply_minutes_median"])
     daily["first_reply"] = daily["first_reply_minutes_median"] / divisor
     chart = charts.lines(daily, "date", "first_reply", "channel", x_title="Day",
                          y_title=f"median first reply ({unit})", time_format="%d %b")
-    return _chart(
-        "first_reply_by_channel", "First reply time by channel",
-        f"Median calendar {unit} to first reply of the tickets created that day, per "
-        "channel (service.daily_kpis).", chart, daily,
-    )
+    return Drawing(chart, daily, note_words={"unit": unit})
 
 
-def panel_backlog(marts: Marts) -> Panel | None:
-    if not marts.has("service.daily_kpis"):
-        return None
-    daily = marts.frame(
-        "select date, channel, open_backlog from service.daily_kpis order by date, channel"
-    )
+@panel(
+    "backlog", "Open backlog at the end of each day",
+    "Tickets not solved or closed at the end of the day, by channel "
+    "(service.daily_kpis).",
+    "service.daily_kpis",
+    "select date, channel, open_backlog from service.daily_kpis order by date, channel",
+)
+def panel_backlog(daily: pd.DataFrame) -> Drawing:
     chart = charts.stacked_bars(daily, "date", "open_backlog", "channel", x_title="Day",
                                 value_title="open tickets")
-    return _chart(
-        "backlog", "Open backlog at the end of each day",
-        "Tickets not solved or closed at the end of the day, by channel "
-        "(service.daily_kpis).", chart, daily,
-    )
+    return Drawing(chart, daily)
 
 
 AGE_BUCKETS = [(1, "0-1 days"), (7, "2-7 days"), (30, "8-30 days"), (None, "over 30 days")]
 
 
-def panel_backlog_age(marts: Marts) -> Panel | None:
-    if not marts.has("service.ticket_backlog"):
-        return None
-    backlog = marts.frame(
-        "select date, age_days, count(*) as tickets from service.ticket_backlog "
-        "group by all order by all"
-    )
+@panel(
+    "backlog_age", "Backlog by age",
+    "Tickets not yet solved at the end of each day, by days since creation "
+    "(service.ticket_backlog).",
+    "service.ticket_backlog",
+    "select date, age_days, count(*) as tickets from service.ticket_backlog "
+    "group by all order by all",
+)
+def panel_backlog_age(backlog: pd.DataFrame) -> Drawing:
     bins = [-1] + [limit for limit, _ in AGE_BUCKETS if limit is not None] + [float("inf")]
     backlog["age"] = pd.cut(backlog["age_days"], bins, labels=[name for _, name in AGE_BUCKETS])
     backlog["age"] = backlog["age"].astype(str)
@@ -264,11 +299,7 @@ def panel_backlog_age(marts: Marts) -> Panel | None:
     chart = charts.stacked_bars(backlog, "date", "tickets", "age", x_title="Day",
                                 value_title="open tickets",
                                 order=[name for _, name in AGE_BUCKETS])
-    return _chart(
-        "backlog_age", "Backlog by age",
-        "Tickets not yet solved at the end of each day, by days since creation "
-        "(service.ticket_backlog).", chart, backlog,
-    )
+    return Drawing(chart, backlog)
 
 
 SLA_METRICS = {
@@ -279,32 +310,32 @@ SLA_METRICS = {
 }
 
 
-def panel_sla_breaches(marts: Marts) -> Panel | None:
-    if not marts.has("service.sla_events"):
-        return None
-    weekly = marts.frame(
-        "select date_trunc('week', sla_started_at)::date as week, metric, "
-        "count(*) filter (where is_breached) as breaches "
-        "from service.sla_events group by all order by all"
-    )
+@panel(
+    "sla_breaches", "SLA breaches per week",
+    "Breached SLA targets (reached late, or overdue while running), by the week the "
+    "target started and SLA metric (service.sla_events).",
+    "service.sla_events",
+    "select date_trunc('week', sla_started_at)::date as week, metric, "
+    "count(*) filter (where is_breached) as breaches "
+    "from service.sla_events group by all order by all",
+)
+def panel_sla_breaches(weekly: pd.DataFrame) -> Drawing:
     weekly["metric"] = weekly["metric"].map(SLA_METRICS).fillna(weekly["metric"])
     weekly["week"] = pd.to_datetime(weekly["week"]).dt.strftime("%d %b %Y")
     chart = charts.lines(weekly, "week", "breaches", "metric", x_title="Week starting",
                          y_title="breached SLA targets", y_format=",.0f", x_type="O")
-    return _chart(
-        "sla_breaches", "SLA breaches per week",
-        "Breached SLA targets (reached late, or overdue while running), by the week the "
-        "target started and SLA metric (service.sla_events).", chart, weekly,
-    )
+    return Drawing(chart, weekly)
 
 
-def panel_agents(marts: Marts) -> Panel | None:
-    if not marts.has("service.agents"):
-        return None
-    agents = marts.frame(
-        "select agent_name, tickets_solved, first_reply_minutes_median, csat_pct "
-        "from service.agents where agent_name is not null order by tickets_solved desc"
-    )
+@panel(
+    "agents", "Agents",
+    "Tickets solved per agent; median calendar first reply and CSAT % of their "
+    "tickets (service.agents).",
+    "service.agents",
+    "select agent_name, tickets_solved, first_reply_minutes_median, csat_pct "
+    "from service.agents where agent_name is not null order by tickets_solved desc",
+)
+def panel_agents(agents: pd.DataFrame) -> Drawing:
     chart = charts.bars(agents, "agent_name", "tickets_solved", value_title="tickets solved",
                         value_format=",.0f")
     divisor, unit = charts.duration_unit(agents["first_reply_minutes_median"])
@@ -316,52 +347,48 @@ def panel_agents(marts: Marts) -> Panel | None:
         ),
         "CSAT %": agents["csat_pct"].map(lambda v: format_figure(v, "percent")),
     })
-    panel = _chart(
-        "agents", "Agents",
-        "Tickets solved per agent; median calendar first reply and CSAT % of their "
-        "tickets (service.agents).", chart, agents,
-    )
-    panel.html = table.to_html(index=False, border=0, classes="table")
-    return panel
+    return Drawing(chart, agents, html=table.to_html(index=False, border=0, classes="table"))
 
 
-def _monthly(marts: Marts, column: str, name: str, title: str, axis: str, note: str,
-             y_format: str = ",.1f") -> Panel | None:
-    if not marts.has("experience.monthly_kpis"):
-        return None
-    monthly = marts.frame(
+def _monthly(column: str, name: str, title: str, axis: str, note: str,
+             y_format: str = ",.1f") -> PanelBuilder:
+    """A panel of one column of experience.monthly_kpis by month."""
+
+    @panel(
+        name, title, note, "experience.monthly_kpis",
         f"select month, {column} as value from experience.monthly_kpis "  # noqa: S608 - fixed
-        "where value is not null order by month"
+        "where value is not null order by month",
     )
-    monthly["measure"] = title
-    chart = charts.lines(monthly, "month", "value", "measure", x_title="Month",
-                         y_title=axis, y_format=y_format)
-    return _chart(name, title, note, chart, monthly)
+    def draw(monthly: pd.DataFrame) -> Drawing:
+        monthly["measure"] = title
+        chart = charts.lines(monthly, "month", "value", "measure", x_title="Month",
+                             y_title=axis, y_format=y_format)
+        return Drawing(chart, monthly)
+
+    draw.__name__ = f"panel_{name}"
+    return draw
 
 
-def panel_ces(marts: Marts) -> Panel | None:
-    return _monthly(marts, "ces_mean", "ces", "Customer effort score by month",
-                    "CES, mean (1-7)", "Mean of the month's CES answers "
-                    "(experience.monthly_kpis).")
-
-
-def panel_churn(marts: Marts) -> Panel | None:
-    return _monthly(marts, "churned_customers", "churn", "Churned customers by month",
-                    "customers", "Customers whose churn window (no order for churn_days "
-                    "days) ended in the month (experience.monthly_kpis).", ",.0f")
-
-
-def panel_revenue(marts: Marts) -> Panel | None:
-    return _monthly(marts, "net_revenue", "revenue", "Net revenue by month",
-                    "net revenue (order currency)", "Order totals of the month's "
-                    "non-cancelled orders minus refunds (experience.monthly_kpis).", ",.0f")
-
-
-def panel_conversion(marts: Marts) -> Panel | None:
-    return _monthly(marts, "session_conversion_rate", "conversion",
-                    "Session conversion by month", "share of sessions with a purchase",
-                    "Web sessions with a purchase / web sessions of the month "
-                    "(experience.monthly_kpis).", ".1%")
+panel_ces = _monthly(
+    "ces_mean", "ces", "Customer effort score by month", "CES, mean (1-7)",
+    "Mean of the month's CES answers (experience.monthly_kpis).",
+)
+panel_churn = _monthly(
+    "churned_customers", "churn", "Churned customers by month", "customers",
+    "Customers whose churn window (no order for churn_days days) ended in the month "
+    "(experience.monthly_kpis).", ",.0f",
+)
+panel_revenue = _monthly(
+    "net_revenue", "revenue", "Net revenue by month", "net revenue (order currency)",
+    "Order totals of the month's non-cancelled orders minus refunds "
+    "(experience.monthly_kpis).", ",.0f",
+)
+panel_conversion = _monthly(
+    "session_conversion_rate", "conversion", "Session conversion by month",
+    "share of sessions with a purchase",
+    "Web sessions with a purchase / web sessions of the month (experience.monthly_kpis).",
+    ".1%",
+)
 
 
 FUNNEL_STEPS = {
@@ -373,14 +400,16 @@ FUNNEL_STEPS = {
 }
 
 
-def panel_web_funnel(marts: Marts) -> Panel | None:
-    if not marts.has("experience.web_funnel"):
-        return None
-    steps = ", ".join(f"sum({column}) as {column}" for column in FUNNEL_STEPS)
-    funnel = marts.frame(
-        f"select default_channel_group, {steps} from experience.web_funnel "  # noqa: S608
-        "group by 1 order by 1"
-    )
+@panel(
+    "web_funnel", "Web funnel by channel",
+    "Share of each channel group's sessions that reached each step, all days "
+    "(experience.web_funnel).",
+    "experience.web_funnel",
+    "select default_channel_group, "  # noqa: S608 - fixed column names
+    + ", ".join(f"sum({column}) as {column}" for column in FUNNEL_STEPS)
+    + " from experience.web_funnel group by 1 order by 1",
+)
+def panel_web_funnel(funnel: pd.DataFrame) -> Drawing:
     long = funnel.melt("default_channel_group", var_name="step", value_name="reached")
     long["share"] = long["reached"] / long["default_channel_group"].map(
         funnel.set_index("default_channel_group")["sessions"]
@@ -389,20 +418,18 @@ def panel_web_funnel(marts: Marts) -> Panel | None:
     chart = charts.lines(long.dropna(), "step", "share", "default_channel_group",
                          x_title="Funnel step", y_title="share of sessions",
                          y_format=".0%", x_type="O")
-    return _chart(
-        "web_funnel", "Web funnel by channel",
-        "Share of each channel group's sessions that reached each step, all days "
-        "(experience.web_funnel).", chart, long,
-    )
+    return Drawing(chart, long)
 
 
-def panel_nps_drivers(marts: Marts) -> Panel | None:
-    if not marts.has("experience.nps_drivers"):
-        return None
-    drivers = marts.frame(
-        "select driver, potential_nps_gain, is_significant, prevalence "
-        "from experience.nps_drivers where potential_nps_gain is not null order by rank"
-    )
+@panel(
+    "nps_drivers", "What moves NPS",
+    "NPS points gained if respondents with the driver answered like those without; "
+    "grey: the gap is not significant at 95% (experience.nps_drivers).",
+    "experience.nps_drivers",
+    "select driver, potential_nps_gain, is_significant, prevalence "
+    "from experience.nps_drivers where potential_nps_gain is not null order by rank",
+)
+def panel_nps_drivers(drivers: pd.DataFrame) -> Drawing:
     drivers["driver"] = drivers["driver"].str.replace("_", " ").str.capitalize()
     drivers["evidence"] = drivers["is_significant"].map(
         {True: "significant", False: "not significant"}
@@ -410,11 +437,7 @@ def panel_nps_drivers(marts: Marts) -> Panel | None:
     chart = charts.bars(drivers, "driver", "potential_nps_gain",
                         value_title="potential NPS gain (points)", colour="evidence",
                         colour_title="difference (95%)", sort=list(drivers["driver"]))
-    return _chart(
-        "nps_drivers", "What moves NPS",
-        "NPS points gained if respondents with the driver answered like those without; "
-        "grey: the gap is not significant at 95% (experience.nps_drivers).", chart, drivers,
-    )
+    return Drawing(chart, drivers)
 
 
 FOLLOW_UP_PRIORITIES = {
@@ -424,62 +447,56 @@ FOLLOW_UP_PRIORITIES = {
 }
 
 
-def panel_detractor_follow_up(marts: Marts) -> Panel | None:
-    if not marts.has("experience.detractor_follow_up"):
-        return None
-    follow_up = marts.frame(
-        "select follow_up_priority, count(*) as detractors "
-        "from experience.detractor_follow_up group by 1 order by 1"
-    )
+@panel(
+    "detractor_follow_up", "Detractors to follow up",
+    "NPS answers of 0-6 in the last 30 days, by follow-up priority "
+    "(experience.detractor_follow_up).",
+    "experience.detractor_follow_up",
+    "select follow_up_priority, count(*) as detractors "
+    "from experience.detractor_follow_up group by 1 order by 1",
+)
+def panel_detractor_follow_up(follow_up: pd.DataFrame) -> Drawing:
     follow_up["priority"] = follow_up["follow_up_priority"].map(FOLLOW_UP_PRIORITIES).fillna(
         follow_up["follow_up_priority"].astype(str)
     )
     chart = charts.bars(follow_up, "priority", "detractors", value_title="detractor answers",
                         value_format=",.0f", sort=list(FOLLOW_UP_PRIORITIES.values()))
-    return _chart(
-        "detractor_follow_up", "Detractors to follow up",
-        "NPS answers of 0-6 in the last 30 days, by follow-up priority "
-        "(experience.detractor_follow_up).", chart, follow_up,
-    )
+    return Drawing(chart, follow_up)
 
 
-def panel_cohort_retention(marts: Marts) -> Panel | None:
-    if not marts.has("experience.cohort_retention"):
-        return None
-    cohorts = marts.frame(
-        "select strftime(cohort_month, '%Y-%m') as cohort, months_since_first_order, "
-        "retention_rate from experience.cohort_retention "
-        "where months_since_first_order >= 1 order by all"
-    )
+@panel(
+    "cohort_retention", "Cohort retention",
+    "Share of each cohort that ordered in each later month; month 0 (100% by "
+    "definition) left out (experience.cohort_retention).",
+    "experience.cohort_retention",
+    "select strftime(cohort_month, '%Y-%m') as cohort, months_since_first_order, "
+    "retention_rate from experience.cohort_retention "
+    "where months_since_first_order >= 1 order by all",
+)
+def panel_cohort_retention(cohorts: pd.DataFrame) -> Drawing:
     chart = charts.heat_map(cohorts, "cohort", "months_since_first_order", "retention_rate",
                             row_title="Cohort (month of first order)",
                             column_title="Months since first order",
                             legend_title="ordered again")
-    return _chart(
-        "cohort_retention", "Cohort retention",
-        "Share of each cohort that ordered in each later month; month 0 (100% by "
-        "definition) left out (experience.cohort_retention).", chart, cohorts,
-    )
+    return Drawing(chart, cohorts)
 
 
-def panel_service_impact(marts: Marts) -> Panel | None:
-    if not marts.has("experience.service_impact"):
-        return None
-    impact = marts.frame("select * from experience.service_impact")
+@panel(
+    "service_impact", "How service drives experience",
+    "Customers by the worst service any of their tickets got; NPS over their latest "
+    "answers, rates of customers who ordered (experience.service_impact).",
+    "experience.service_impact",
+    "select * from experience.service_impact",
+)
+def panel_service_impact(impact: pd.DataFrame) -> Drawing:
     bars = impact.assign(segment=impact["service_segment"].map(SEGMENT_LABELS))
     chart = charts.bars(bars.dropna(subset=["nps"]), "segment", "nps",
                         value_title="NPS (-100..100)", sort=list(SEGMENT_LABELS.values()))
-    panel = _chart(
-        "service_impact", "How service drives experience",
-        "Customers by the worst service any of their tickets got; NPS over their latest "
-        "answers, rates of customers who ordered (experience.service_impact).",
-        chart, bars,
-    )
-    panel.html = service_impact_table(impact).to_html(index=False, border=0, classes="table")
-    return panel
+    table = service_impact_table(impact).to_html(index=False, border=0, classes="table")
+    return Drawing(chart, bars, html=table)
 
 
-PANELS: list[Callable[[Marts], Panel | None]] = [
+PANELS: list[PanelBuilder] = [
     panel_service_vs_experience,
     panel_first_reply,
     panel_backlog,
