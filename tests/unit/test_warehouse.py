@@ -3,14 +3,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from cxw import warehouse
-from cxw.settings import Settings
+from cxw.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings
 
 
 def test_declared_sources_cover_every_source_folder() -> None:
+    """Every entity that lands (one GX suite per source entity) is a declared dbt source,
+    for each of the four sources, and each source has its staging folder."""
     declared = warehouse.declared_sources()
     assert ("orders", "orders") in declared
     assert ("helpdesk", "ticket_events") in declared
     assert ("surveys", "responses") in declared
+    landed = {
+        (suite.parent.name, suite.stem)
+        for suite in EXPECTATIONS_DIR.glob("*/*.json")
+        if suite.parent.name != "marts"
+    }
+    assert {source for source, _ in landed} == {"helpdesk", "orders", "surveys", "web"}
+    assert landed <= set(declared), sorted(landed - set(declared))
+    staging = {path.name for path in (DBT_PROJECT_DIR / "models" / "staging").iterdir()
+               if path.is_dir()}
+    assert {source for source, _ in landed} <= staging
 
 
 def test_sources_without_landed_batches_are_reported(cxw_home: Path) -> None:

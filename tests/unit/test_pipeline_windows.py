@@ -1,3 +1,6 @@
+"""The windows a pipeline run works on: an extract's window from the run's data interval
+or a given range, and the as-of date the transform builds from the triggering extracts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -5,8 +8,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from cxw.cli import days
-from cxw.connections import sqlalchemy_url
 from cxw.pipeline import as_of_date, asset_extra, run_window
 
 
@@ -32,24 +33,6 @@ def test_manual_run_builds_as_of_the_last_full_day_before_it() -> None:
         as_of_date(None, None)
 
 
-def test_days_are_inclusive_and_ordered() -> None:
-    assert days(date(2026, 1, 30), date(2026, 2, 1)) == [
-        date(2026, 1, 30),
-        date(2026, 1, 31),
-        date(2026, 2, 1),
-    ]
-    with pytest.raises(ValueError, match="before"):
-        days(date(2026, 1, 2), date(2026, 1, 1))
-
-
-def test_sqlalchemy_url_from_airflow_connection_parts() -> None:
-    assert sqlalchemy_url("sqlite", "", "/data/shop.db", "ignored") == "sqlite:////data/shop.db"
-    assert (
-        sqlalchemy_url("postgres", "db", "shop", "postgres://ro:pw@db:5432/shop")
-        == "postgresql://ro:pw@db:5432/shop"
-    )
-
-
 def test_run_window_is_the_data_interval_unless_a_range_is_given() -> None:
     start, end = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC)
     assert run_window({}, start, end) == (start, end)
@@ -68,11 +51,3 @@ def test_run_window_is_the_data_interval_unless_a_range_is_given() -> None:
 def test_a_range_run_tells_the_transform_its_last_data_date() -> None:
     extra = asset_extra(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
     assert extra["data_date"] == "2026-03-31"
-
-
-def test_a_range_before_the_dags_start_date_is_refused() -> None:
-    from cxw.cli import run_range
-    from cxw.settings import Settings
-
-    with pytest.raises(ValueError, match="start_date"):
-        run_range(Settings.from_env(), date(1999, 12, 1), date(1999, 12, 2))
