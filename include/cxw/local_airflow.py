@@ -3,9 +3,9 @@
 The local Airflow home lives inside the project (``.airflow/``, ignored by git) unless
 ``AIRFLOW_HOME`` says otherwise. ``LocalAirflow`` supervises the long-running components
 (api-server, scheduler with the LocalExecutor, dag-processor) for ``cxw run`` (one command)
-and ``cxw airflow`` (until stopped), each in its own process group (``cxw.processes``);
-the functions below it create backfills
-and triggered runs through the REST API and read back what the metadata database recorded.
+and ``cxw airflow`` (until stopped), each in its own process group (``cxw.processes``); the
+functions below it create backfills and triggered runs through the REST API and read back
+what the metadata database recorded.
 One-off Airflow commands go through ``run_airflow`` with the same configuration.
 """
 
