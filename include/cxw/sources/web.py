@@ -257,21 +257,6 @@ class ExportLate(RuntimeError):
     the run is retried until the deadline, after which the day counts as empty)."""
 
 
-def read_export(export: ExportFile, content: bytes | None = None) -> pa.Table:
-    """All events of one export file as an Arrow table (see ``SCHEMA``), plus the file's
-    name in ``_source_file``. ``content``: the file's bytes when already read."""
-    if content is None:
-        content = export.location.read_bytes(export.name)
-    try:
-        if export.name.endswith(".gz"):
-            content = gzip.decompress(content)
-        table = parse_events(content)
-    except (OSError, EOFError, pa.ArrowInvalid) as error:
-        raise UnreadableExport(f"GA4 export {export.path} cannot be read: {error}") from error
-    names = pa.array([export.name] * table.num_rows, pa.string())
-    return table.append_column(SOURCE_FILE, names)
-
-
 def parse_events(content: bytes) -> pa.Table:
     """Newline-delimited GA4 events to Arrow, the contract's fields typed as ``SCHEMA``."""
     return _stable(_parse(content, SCHEMA))
