@@ -483,7 +483,9 @@ def land_batches(
     finally:
         run.record.save(settings)
     if run.failures and (files or len(run.failures) > 1):
-        raise FilesRejected(f"{source}.{'/'.join(sorted(entities))}", run.failures)
+        # A file source's files are of its one entity: name it ("web.events").
+        label = f"{source}.{'/'.join(sorted(entities))}" if files else source
+        raise FilesRejected(label, run.failures)
     if run.failures:
         raise run.failures[0]
     return run.record.landed
