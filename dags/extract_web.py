@@ -17,70 +17,15 @@ Emits the `cxw://lake/raw/web` asset; the `transform` DAG is scheduled on it.
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import CronDataIntervalTimetable
 
 from cxw.assets import RAW_WEB
-from cxw.dag_defaults import DEFAULT_ARGS, EXTRACT_END_DATE, START_DATE
+from cxw.dag_defaults import extract_dag
 
-
-@dag(
-    dag_id="extract_web",
+dag = extract_dag(
+    "web",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=START_DATE,
-    catchup=False,
-    end_date=EXTRACT_END_DATE,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["cxw", "extract", "web"],
+    asset=RAW_WEB,
     doc_md=__doc__,
-    params={
-        # A catch-up or backfill over many days in one run (cxw run): both or neither.
-        "window_start": Param(None, type=["null", "string"], format="date"),
-        "window_end": Param(None, type=["null", "string"], format="date"),
-    },
+    waits_for_export=True,
 )
-def extract_web():
-    @task
-    def check_settings() -> None:
-        """This source's settings, in seconds, before anything is extracted."""
-        from cxw import check
-
-        check.require("web")
-
-    # Waits, without holding a worker slot, until the latest day's export is there or
-    # its deadline (CXW_WEB_LATE_DEADLINE_HOURS) has passed (then a day without traffic).
-    @task.sensor(poke_interval=600, timeout=36 * 3600, mode="reschedule")
-    def wait_for_latest_export(**context) -> bool:
-        from cxw import pipeline
-
-        start, end = pipeline.run_window(
-            context["params"], context["data_interval_start"], context["data_interval_end"]
-        )
-        return pipeline.web_export_ready(start, end)
-
-    # Emits the asset whenever good data landed, even if some was rejected, so the
-    # transform builds on it; the rejections end the run red in report_rejections.
-    @task(outlets=[RAW_WEB])
-    def land_web(**context) -> dict:
-        from cxw import pipeline
-
-        start, end = pipeline.run_window(
-            context["params"], context["data_interval_start"], context["data_interval_end"]
-        )
-        result = pipeline.land_source("web", start, end)
-        context["outlet_events"][RAW_WEB].extra = pipeline.asset_extra(start, end)
-        return result
-
-    @task
-    def report_rejections(result: dict) -> None:
-        """Fails with the one-line summary if any file or batch was rejected."""
-        from cxw import pipeline
-
-        pipeline.fail_on_rejections(result)
-
-    landed = land_web()
-    check_settings() >> wait_for_latest_export() >> landed
-    report_rejections(landed)
-
-
-extract_web()

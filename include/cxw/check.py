@@ -204,7 +204,7 @@ def _check_orders(settings: Settings) -> list[Problem]:
     try:
         inspector = sa.inspect(engine)
         present = set(inspector.get_table_names())
-        for table in orders.TABLES.values():
+        for table in orders.ENTITIES.values():
             if table.name not in present:
                 problems.append(Problem(setting, f"table {table.name!r} is missing"))
                 continue

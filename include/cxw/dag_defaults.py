@@ -1,4 +1,5 @@
-"""What every DAG of the project shares: owner, retries with backoff, failure summary."""
+"""What every DAG of the project shares: owner, retries with backoff, failure summary,
+and the one shape of an extract DAG (``extract_dag``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
+from airflow.sdk import DAG, Asset, Param, dag, task
 from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
 
 log = logging.getLogger(__name__)
@@ -72,3 +74,83 @@ DEFAULT_ARGS: dict[str, Any] = {
     "on_failure_callback": log_failure_summary,
     "retry_policy": PERMANENT_ERRORS,
 }
+
+
+def extract_dag(
+    source: str,
+    *,
+    schedule: Any,
+    asset: Asset,
+    doc_md: str,
+    waits_for_export: bool = False,
+) -> DAG:
+    """The extract DAG of ``source``, the same for every source: ``check_settings`` (a
+    wrong setting fails at once), optionally ``wait_for_latest_export`` (a sensor that
+    holds no worker slot), ``land_<source>`` (emits ``asset`` whenever good data landed,
+    even if some was rejected, so the transform builds on it) and ``report_rejections``
+    (ends the run red with the one-line summary of what was rejected). A DAG file
+    gives only its schedule, asset and docs."""
+
+    def window(context: Mapping[str, Any]) -> tuple[Any, Any]:
+        from cxw import pipeline
+
+        return pipeline.run_window(
+            context["params"], context["data_interval_start"], context["data_interval_end"]
+        )
+
+    @dag(
+        dag_id=f"extract_{source}",
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        end_date=EXTRACT_END_DATE,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["cxw", "extract", source],
+        doc_md=doc_md,
+        params={
+            # A catch-up or backfill over many days in one run (cxw run): both or neither.
+            "window_start": Param(None, type=["null", "string"], format="date"),
+            "window_end": Param(None, type=["null", "string"], format="date"),
+        },
+    )
+    def extract() -> None:
+        @task
+        def check_settings() -> None:
+            """This source's settings, in seconds, before anything is extracted."""
+            from cxw import check
+
+            check.require(source)
+
+        @task(task_id=f"land_{source}", outlets=[asset])
+        def land(**context: Any) -> dict:
+            from cxw import pipeline
+
+            start, end = window(context)
+            result = pipeline.land_source(source, start, end)
+            context["outlet_events"][asset].extra = pipeline.asset_extra(start, end)
+            return result
+
+        @task
+        def report_rejections(result: dict) -> None:
+            """Fails with the one-line summary if any file or batch was rejected."""
+            from cxw import pipeline
+
+            pipeline.fail_on_rejections(result)
+
+        landed = land()
+        first = check_settings()
+        if waits_for_export:
+            # Waits until the latest day's export is there or its deadline
+            # (CXW_WEB_LATE_DEADLINE_HOURS) has passed (then a day without traffic).
+            @task.sensor(poke_interval=600, timeout=36 * 3600, mode="reschedule")
+            def wait_for_latest_export(**context: Any) -> bool:
+                from cxw import pipeline
+
+                return pipeline.web_export_ready(*window(context))
+
+            first = first >> wait_for_latest_export()
+        first >> landed
+        report_rejections(landed)
+
+    return extract()

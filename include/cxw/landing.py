@@ -14,18 +14,25 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cxw.errors import PermanentError
 from cxw.lake import BATCH_ID, Window, add_batch_columns, batch_path, write_table_atomic
+from cxw.ledger import RejectedLedger, RunRecord, one_line, quarantine_unreadable
 from cxw.schema import PARSE_ERRORS, coerce
 from cxw.settings import Settings
+from cxw.sources import Batch, Rejected, Unreadable
+from cxw.state import SyncState
 from cxw.validation import ValidationReport, suite_path, validate_frame
 
 log = logging.getLogger(__name__)
@@ -105,6 +112,8 @@ class PendingBatch:
     validation_frame: pd.DataFrame
     window: Window
     origin: str
+    #: Extra fields for the unit's sync state once landed (a cursor, pages read).
+    state: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -112,24 +121,30 @@ class PendingBatch:
 
 
 def typed_batch(
-    records: pd.DataFrame, columns: Mapping[str, str], window: Window, origin: str
+    records: pd.DataFrame,
+    columns: Mapping[str, str],
+    window: Window,
+    origin: str,
+    state: Mapping[str, Any] | None = None,
 ) -> PendingBatch:
     """Type ``records`` by the contract's ``columns``: what ``land_batch`` lands."""
     typed = coerce(records, columns)
     table = pa.Table.from_pandas(typed.drop(columns=[PARSE_ERRORS]), preserve_index=False)
-    return PendingBatch(table, typed, window, origin)
+    return PendingBatch(table, typed, window, origin, state or {})
 
 
-def groups(batches: Iterable[PendingBatch], max_rows: int = GROUP_ROWS) -> Iterator[list]:
+def groups(
+    batches: Iterable[tuple[Batch, PendingBatch]], max_rows: int = GROUP_ROWS
+) -> Iterator[list[tuple[Batch, PendingBatch]]]:
     """Consecutive batches in groups of at most ``max_rows`` rows (a bigger batch alone)."""
-    group: list[PendingBatch] = []
+    group: list[tuple[Batch, PendingBatch]] = []
     rows = 0
     for batch in batches:
-        if group and rows + batch.rows > max_rows:
+        if group and rows + batch[1].rows > max_rows:
             yield group
             group, rows = [], 0
         group.append(batch)
-        rows += batch.rows
+        rows += batch[1].rows
     if group:
         yield group
 
@@ -250,3 +265,249 @@ def _quarantine(
         batch = batch.append_column(PARSE_ERRORS, errors)
     write_table_atomic(batch, where / "data.parquet")
     (where / "validation.json").write_text(json.dumps(report.raw, indent=2, default=str))
+
+
+# -- a batch too big to hold: landed chunk by chunk -------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamedBatch:
+    """One batch read in chunks (a GA4 export day of any size): ``chunks()`` yields it
+    as consecutive ``PendingBatch`` pieces of the same window, each typed alike, so only
+    one chunk is in memory at a time."""
+
+    chunks: Callable[[], Iterator[PendingBatch]]
+    window: Window
+    origin: str
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+def land_chunks(batch: StreamedBatch, *, source: str, entity: str, settings: Settings) -> int:
+    """Validate and publish a streamed batch as ONE batch file, one row group per chunk;
+    returns its rows. Every chunk is validated (every row is seen; the suites of chunked
+    sources check rows, not uniqueness across rows). If any chunk fails, the whole batch
+    is quarantined, with the failed chunks' results, and ``BatchRejected`` raised."""
+    loaded_at = datetime.now(UTC)
+    target = batch_path(settings.lake_dir, source, entity, batch.window.batch_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    failed: list[ValidationReport] = []
+    rows = 0
+    writer: pq.ParquetWriter | None = None
+    try:
+        for number, chunk in enumerate(batch.chunks(), start=1):
+            report = validate_frame(
+                chunk.validation_frame.assign(**{BATCH_ID: batch.window.batch_id}),
+                suite_path(source, entity),
+                now=loaded_at,
+                results_store=settings.gx_results_dir,
+                batch_identifier=f"{batch.window.batch_id}#{number}",
+                run_name="landing",
+            )
+            if not report.success:
+                failed.append(report)
+            table = add_batch_columns(chunk.table, batch.window, loaded_at)
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+        if writer is not None:
+            writer.close()
+            writer = None
+        if not failed:
+            os.replace(tmp, target)
+            return rows
+        where = settings.quarantine_dir / source / entity / batch.window.batch_id
+        where.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, where / "data.parquet")
+        (where / "validation.json").write_text(
+            json.dumps([report.raw for report in failed], indent=2, default=str)
+        )
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    message = (
+        f"{source}.{entity}: batch {batch.window.batch_id} from {batch.origin} failed suite "
+        f"'{failed[0].suite_name}' in {len(failed)} chunk(s) "
+        f"({sum(len(report.failures) for report in failed)} failed expectation(s), "
+        f"{rows} rows); quarantined at {where}\n"
+        + "\n".join(failure.describe() for report in failed for failure in report.failures)
+    )
+    raise BatchRejected(message, failed[0], where)
+
+
+# -- the one landing path of every source -------------------------------------------------
+
+#: File sources keep their sync state per file, under this key.
+FILES = "files"
+
+
+def landed_entry(
+    window: Window, rows: int, previous: Mapping[str, Any] | None, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the sync state records of a unit (an entity or a file) once its batch has
+    landed, the same for every source: the window landed and its rows, the unit's first
+    landed window (whose reruns read the whole history), the latest window end landed so
+    far (a backfill of an old window does not move it back), and the source's extras
+    (a cursor and pages read, a file's checksum)."""
+    earlier = (previous or {}).get("landed_until")
+    until = window.end.isoformat()
+    if earlier and datetime.fromisoformat(earlier) > window.end:
+        until = earlier
+    return {
+        "first_batch_id": (previous or {}).get("first_batch_id", window.batch_id),
+        "batch_id": window.batch_id,
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "rows": rows,
+        "landed_at": datetime.now(UTC).isoformat(),
+        "landed_until": until,
+        **extra,
+    }
+
+
+class SourceRun:
+    """One extract run of one source: its window, the sync state of what landed before,
+    its rejected-file ledger and its run record (what ``cxw status`` summarises)."""
+
+    def __init__(self, source: str, window: Window, settings: Settings, files: bool) -> None:
+        self.source = source
+        self.window = window
+        self.settings = settings
+        self.files = files
+        self.state = SyncState(settings, source)
+        self.ledger = RejectedLedger(settings, source)
+        self.record = RunRecord(source, window.batch_id)
+        self.failures: list[Exception] = []
+        self._files: dict[str, Any] = dict(self.state.get(FILES, {})) if files else {}
+
+    def previous(self, unit: str) -> Mapping[str, Any] | None:
+        """The sync state of ``unit`` (an entity, or a file for file sources)."""
+        return self._files.get(unit) if self.files else self.state.get(unit)
+
+    def warn(self, message: str) -> None:
+        self.record.warn(message)
+
+    def reject(self, unit: str, reason: str, error: Exception,
+               checksum: str | None = None, where: Path | None = None) -> None:
+        self.ledger.record(unit, checksum, reason, where)
+        self.record.rejected[unit] = reason
+        self.failures.append(error)
+
+    def landed(self, batch: Batch, pending: PendingBatch | StreamedBatch, rows: int) -> None:
+        """Settle a landed batch: its ledger entries cleared, then its sync state saved."""
+        for unit in (batch.unit, *batch.clears):
+            self.ledger.clear(unit)
+        extra = {**pending.state, **({"sha256": batch.checksum} if batch.checksum else {})}
+        entry = landed_entry(pending.window, rows, self.previous(batch.unit), extra)
+        if self.files:
+            self._files[batch.unit] = entry
+            self.state.save(FILES, self._files)
+        else:
+            self.state.save(batch.unit, entry)
+        self.record.landed[batch.unit] = rows
+        log.info("%s.%s: landed %d rows from %s", self.source, batch.entity.name, rows,
+                 pending.origin)
+
+    def read(self, batch: Batch) -> PendingBatch | StreamedBatch | None:
+        """The batch's rows, or None if it is skipped (still rejected with the same
+        content) or unreadable (then quarantined with its bytes)."""
+        if batch.checksum:
+            earlier = self.ledger.still_rejected(batch.unit, batch.checksum)
+            if earlier:
+                self.record.skipped[batch.unit] = earlier["reason"]
+                self.warn(
+                    f"{batch.path or batch.unit} skipped: rejected on "
+                    f"{earlier['rejected_at'][:10]} and unchanged since ({earlier['reason']}); "
+                    "fix or replace the file to load it"
+                )
+                return None
+        try:
+            return batch.read()
+        except Unreadable as error:
+            content = batch.content() if batch.content else b""
+            where = quarantine_unreadable(
+                self.settings, self.source, batch.entity.name, batch.unit, content, str(error)
+            )
+            self.reject(batch.unit, one_line(error), error, batch.checksum, where)
+            return None
+
+
+def land_batches(
+    source: str,
+    window: Window,
+    batches: Callable[[SourceRun], Iterable[Batch | Rejected]],
+    *,
+    settings: Settings,
+    files: bool = False,
+) -> dict[str, int]:
+    """The one landing path of every source: read each batch ``batches(run)`` offers,
+    validate it, publish it to the lake or quarantine it, and save its sync state only
+    once it has landed. Returns the rows landed per unit.
+
+    A rejected batch does not hold the others back: they land, and the rejections are
+    raised at the end (one as itself, several as ``FilesRejected``; a file source's
+    always as ``FilesRejected``). File sources (``files``) validate consecutive files
+    together (``land_together``); other sources land batch by batch, so a failure leaves
+    the state at the last landed batch. The run record is saved whatever happens."""
+    run = SourceRun(source, window, settings, files)
+    entities: set[str] = set()
+
+    def readable() -> Iterator[tuple[Batch, PendingBatch]]:
+        for batch in batches(run):
+            entities.add(batch.entity.name)
+            if isinstance(batch, Rejected):
+                run.reject(batch.unit, batch.reason, batch.error)
+                continue
+            pending = run.read(batch)
+            if isinstance(pending, StreamedBatch):
+                _settle(run, batch, pending, _land_streamed(pending, source, batch, settings))
+            elif pending is not None:
+                yield batch, pending
+
+    try:
+        chunks = groups(readable()) if files else ([item] for item in readable())
+        for group in chunks:
+            entity = group[0][0].entity.name
+            results = land_together(
+                [pending for _, pending in group], source=source, entity=entity,
+                settings=settings,
+            )
+            for (batch, pending), result in zip(group, results, strict=True):
+                _settle(run, batch, pending, result)
+    except Exception as error:
+        run.record.error = one_line(error)
+        raise
+    finally:
+        run.record.save(settings)
+    if run.failures and (files or len(run.failures) > 1):
+        # A file source's files are of its one entity: name it ("web.events").
+        label = f"{source}.{'/'.join(sorted(entities))}" if files else source
+        raise FilesRejected(label, run.failures)
+    if run.failures:
+        raise run.failures[0]
+    return run.record.landed
+
+
+def _land_streamed(
+    pending: StreamedBatch, source: str, batch: Batch, settings: Settings
+) -> int | BatchRejected:
+    try:
+        return land_chunks(pending, source=source, entity=batch.entity.name, settings=settings)
+    except BatchRejected as rejected:
+        return rejected
+
+
+def _settle(
+    run: SourceRun,
+    batch: Batch,
+    pending: PendingBatch | StreamedBatch,
+    result: Path | int | BatchRejected,
+) -> None:
+    if isinstance(result, BatchRejected):
+        run.reject(batch.unit, one_line(result), result, batch.checksum, result.quarantine_path)
+        return
+    rows = result if isinstance(result, int) else pending.rows  # type: ignore[union-attr]
+    run.landed(batch, pending, rows)

@@ -15,7 +15,6 @@ run summary (``cxw.run_summary``) reads them.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -30,10 +29,6 @@ from cxw.state import SyncState
 log = logging.getLogger(__name__)
 
 RUNS = "runs"
-
-
-def checksum(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def one_line(error: BaseException | str) -> str:

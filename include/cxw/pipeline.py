@@ -7,122 +7,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-
-import sqlalchemy.exc
 
 from cxw import connections, mart_validation, reports, warehouse
 from cxw.errors import PermanentError
 from cxw.lake import Window, latest_data_date
-from cxw.landing import (
-    BatchRejected,
-    FilesRejected,
-    PendingBatch,
-    groups,
-    land_batch,
-    land_together,
-    typed_batch,
-)
-from cxw.ledger import (
-    RejectedLedger,
-    RunRecord,
-    checksum,
-    last_runs,
-    one_line,
-    quarantine_unreadable,
-)
+from cxw.landing import BatchRejected, FilesRejected, land_batches
+from cxw.ledger import last_runs, one_line
 from cxw.settings import Settings
 from cxw.sources import helpdesk, orders, surveys, web
 from cxw.sources.location import Location
-from cxw.state import SyncState
 
 log = logging.getLogger(__name__)
-
-
-class SourceTableMissing(PermanentError):
-    """An orders table or column the contract names is not in the database."""
-
-
-def extract_orders(start: datetime, end: datetime, db_url: str | None = None) -> dict[str, int]:
-    """Land every orders-database table's rows changed in ``[start, end)`` (a table's first
-    window: its whole history up to ``end``). Sync state is saved after each landing.
-
-    A table whose batch is rejected does not hold the others back: they land, and the
-    rejection is raised at the end (several together as ``FilesRejected``). A table or
-    column missing from the database is a ``SourceTableMissing`` naming it."""
-    settings = Settings.from_env()
-    window = Window(start, end)
-    state = SyncState(settings, "orders")
-    ledger = RejectedLedger(settings, "orders")
-    record = RunRecord("orders", window.batch_id)
-    engine = orders.connect(db_url or connections.orders_db_url())
-    landed: dict[str, int] = {}
-    failures: list[Exception] = []
-    try:
-        for table in orders.TABLES.values():
-            previous = state.get(table.name)
-            full_history = orders.is_first_sync(previous, window.batch_id)
-            try:
-                rows = orders.extract_table(engine, table, window.start, window.end, full_history)
-            except sqlalchemy.exc.DBAPIError as error:
-                if not _is_missing_relation(error):
-                    raise  # a lost connection and the like: transient, retried
-                raise SourceTableMissing(
-                    f"orders.{table.name}: cannot read table {table.name!r} from the orders "
-                    f"database (AIRFLOW_CONN_ORDERS_DB): {one_line(error.orig or error)}"
-                ) from error
-            try:
-                land_batch(
-                    rows,
-                    source="orders",
-                    entity=table.name,
-                    columns=table.columns,
-                    window=window,
-                    origin=(
-                        f"orders database table '{table.name}' ({table.cursor_column} in window)"
-                    ),
-                    settings=settings,
-                )
-            except BatchRejected as rejected:
-                ledger.record(f"{table.name}/{window.batch_id}", None, one_line(rejected),
-                              rejected.quarantine_path)
-                record.rejected[table.name] = one_line(rejected)
-                failures.append(rejected)
-                continue
-            state.save(table.name, {
-                "first_batch_id": (previous or {}).get("first_batch_id", window.batch_id),
-                "last_batch_id": window.batch_id,
-                "landed_until": max(end.isoformat(), (previous or {}).get("landed_until", "")),
-                "rows": len(rows),
-            })
-            ledger.clear(f"{table.name}/{window.batch_id}")
-            landed[table.name] = len(rows)
-            log.info("orders.%s: landed %d rows for %s", table.name, len(rows), window.batch_id)
-    except Exception as error:
-        record.error = one_line(error)
-        raise
-    finally:
-        engine.dispose()
-        record.landed = landed
-        record.save(settings)
-    _raise_rejections("orders", failures)
-    return landed
-
-
-def _is_missing_relation(error: sqlalchemy.exc.DBAPIError) -> bool:
-    """SQLite's "no such table/column", PostgreSQL's "... does not exist"."""
-    text = str(error.orig or error).lower()
-    return "no such table" in text or "no such column" in text or "does not exist" in text
-
-
-def _raise_rejections(source: str, failures: list[Exception]) -> None:
-    """One rejection as itself (its message names the batch and rules), several together."""
-    if len(failures) == 1:
-        raise failures[0]
-    if failures:
-        raise FilesRejected(source, failures)
 
 
 def run_window(
@@ -294,69 +192,6 @@ def build_reports() -> dict[str, str]:
     }
 
 
-def extract_helpdesk(
-    start: datetime, end: datetime, client: helpdesk.HelpdeskClient | None = None
-) -> dict[str, int]:
-    """Land every helpdesk entity for ``[start, end)``; the incremental ones are read from
-    an overlap before ``start`` (see ``cxw.sources.helpdesk``). Each entity's sync state
-    is saved only once its batch is landed, so a failure leaves the state at the last
-    landed batch. ``client`` (closed at the end) defaults to one built from the
-    ``helpdesk_api`` connection."""
-    settings = Settings.from_env()
-    window = Window(start, end)
-    state = SyncState(settings, helpdesk.SOURCE)
-    client = client or helpdesk.HelpdeskClient(
-        connections.helpdesk_config(),
-        timeout=(helpdesk.TIMEOUT[0], settings.helpdesk_request_timeout_seconds),
-        max_pages=settings.helpdesk_max_pages,
-        sync_deadline_seconds=settings.helpdesk_sync_deadline_seconds,
-    )
-    ledger = RejectedLedger(settings, helpdesk.SOURCE)
-    record = RunRecord(helpdesk.SOURCE, window.batch_id)
-    landed: dict[str, int] = {}
-    failures: list[Exception] = []
-    try:
-        with client:
-            for entity in helpdesk.ENTITIES.values():
-                name = entity.name
-                previous = state.get(name)
-                helpdesk.warn_on_gap(name, previous, window)
-                batch = helpdesk.extract(client, entity, helpdesk.read_span(window, previous))
-                try:
-                    land_batch(
-                        batch.rows,
-                        source=helpdesk.SOURCE,
-                        entity=name,
-                        columns=entity.columns,
-                        window=window,
-                        origin=f"{client.config.base_url} {entity.origin}, {batch.pages} page(s)",
-                        settings=settings,
-                    )
-                except BatchRejected as rejected:
-                    # The other entities still land; this one's state stays where it was.
-                    ledger.record(f"{name}/{window.batch_id}", None, one_line(rejected),
-                                  rejected.quarantine_path)
-                    record.rejected[name] = one_line(rejected)
-                    failures.append(rejected)
-                    continue
-                state.save(
-                    name, helpdesk.landed_state(batch, window, datetime.now(UTC), previous)
-                )
-                ledger.clear(f"{name}/{window.batch_id}")
-                landed[name] = len(batch.rows)
-                log.info(
-                    "helpdesk.%s: landed %d rows for %s", name, len(batch.rows), window.batch_id
-                )
-    except Exception as error:
-        record.error = one_line(error)
-        raise
-    finally:
-        record.landed = landed
-        record.save(settings)
-    _raise_rejections(helpdesk.SOURCE, failures)
-    return landed
-
-
 class MissingSetting(PermanentError, ValueError):
     """A setting the run needs is not set: retrying cannot help."""
 
@@ -369,6 +204,47 @@ def _required(value: str | None, setting: str) -> str:
             "holds the source's export files (see sources.md, configuration)"
         )
     return value
+
+
+def extract_helpdesk(
+    start: datetime, end: datetime, client: helpdesk.HelpdeskClient | None = None
+) -> dict[str, int]:
+    """Land every helpdesk entity for ``[start, end)``; the incremental ones are read from
+    an overlap before ``start`` (see ``cxw.sources.helpdesk``). ``client`` (closed at the
+    end) defaults to one built from the ``helpdesk_api`` connection."""
+    settings = Settings.from_env()
+    client = client or helpdesk.HelpdeskClient(
+        connections.helpdesk_config(),
+        timeout=(helpdesk.TIMEOUT[0], settings.helpdesk_request_timeout_seconds),
+        max_pages=settings.helpdesk_max_pages,
+        sync_deadline_seconds=settings.helpdesk_sync_deadline_seconds,
+    )
+    window = Window(start, end)
+    with client:
+        return land_batches(
+            helpdesk.SOURCE,
+            window,
+            lambda run: helpdesk.batches(client, window, run.previous),
+            settings=settings,
+        )
+
+
+def extract_orders(start: datetime, end: datetime, db_url: str | None = None) -> dict[str, int]:
+    """Land every orders-database table's rows changed in ``[start, end)`` (a table's first
+    window: its whole history up to ``end``). A table or column missing from the database
+    is a ``SourceTableMissing`` naming it."""
+    settings = Settings.from_env()
+    window = Window(start, end)
+    engine = orders.connect(db_url or connections.orders_db_url())
+    try:
+        return land_batches(
+            orders.SOURCE,
+            window,
+            lambda run: orders.batches(engine, window, run.previous),
+            settings=settings,
+        )
+    finally:
+        engine.dispose()
 
 
 def extract_web(start: datetime, end: datetime, now: datetime | None = None) -> dict[str, int]:
@@ -386,78 +262,19 @@ def extract_web(start: datetime, end: datetime, now: datetime | None = None) -> 
     settings = Settings.from_env()
     location = Location(_required(settings.web_export_path, "CXW_WEB_EXPORT_PATH"))
     window = Window(start, end)
-    ledger = RejectedLedger(settings, "web")
-    record = RunRecord("web", window.batch_id)
-    landed: dict[str, int] = {}
-    failures: list[Exception] = []
-    exports: dict[str, tuple[web.ExportFile, str]] = {}
-    scan = web.scan_exports(location, window)
-    for name in web.misnamed_exports(location.names()):
-        record.warn(
-            f"{location.describe(name)} looks like a GA4 export but is not named "
-            "events_YYYYMMDD.jsonl[.gz]: not read (rename it to load it)"
-        )
-    for day, names in scan.duplicates.items():
-        reason = (
-            f"web.events: two exports for {day}: {' and '.join(names)} in {location.url}; "
-            "which is newer cannot be told, so the day is rejected: keep one"
-        )
-        ledger.record(f"events_{day:%Y%m%d}", None, reason)
-        record.rejected[f"events_{day:%Y%m%d}"] = reason
-        failures.append(web.UnreadableExport(reason))
     latest = web.latest_day(window)
-    late = latest in scan.missing and web.is_late(
+    late = latest in web.scan_exports(location, window).missing and web.is_late(
         latest, now or datetime.now(UTC), settings.web_late_deadline_hours
     )
-    for day in scan.missing:
-        if day == latest and late:
-            record.warn(f"no export for {day} yet (the latest day): waiting for it")
-        else:
-            record.warn(f"no export for {day}: taken as a day without traffic")
-
-    def read() -> Iterator[PendingBatch]:
-        for export in scan.found:
-            content = location.read_bytes(export.name)
-            sha256 = checksum(content)
-            earlier = ledger.still_rejected(export.name, sha256)
-            if earlier:
-                record.skipped[export.name] = earlier["reason"]
-                record.warn(
-                    f"{export.path} skipped: rejected on {earlier['rejected_at'][:10]} and "
-                    f"unchanged since ({earlier['reason']}); fix or replace the file to load it"
-                )
-                continue
-            try:
-                table = web.read_export(export, content)
-            except web.UnreadableExport as error:
-                where = quarantine_unreadable(
-                    settings, "web", "events", export.name, content, str(error)
-                )
-                ledger.record(export.name, sha256, one_line(error), where)
-                record.rejected[export.name] = one_line(error)
-                failures.append(error)
-                continue
-            exports[export.window.batch_id] = (export, sha256)
-            frame = web.validation_frame(table, export)
-            yield PendingBatch(table, frame, export.window, f"GA4 export file {export.path}")
-
-    for group in groups(read()):
-        results = land_together(group, source="web", entity="events", settings=settings)
-        for batch, result in zip(group, results, strict=True):
-            export, sha256 = exports[batch.window.batch_id]
-            if isinstance(result, BatchRejected):
-                ledger.record(export.name, sha256, one_line(result), result.quarantine_path)
-                record.rejected[export.name] = one_line(result)
-                failures.append(result)
-                continue
-            ledger.clear(export.name)
-            ledger.clear(f"events_{export.day:%Y%m%d}")  # a day once exported twice
-            landed[export.name] = batch.rows
-            log.info("web.events: landed %d events from %s", batch.rows, export.path)
-    record.landed = landed
-    record.save(settings)
-    if failures:
-        raise FilesRejected("web.events", failures)
+    landed = land_batches(
+        web.SOURCE,
+        window,
+        lambda run: web.batches(
+            location, window, late=late, warn=run.warn, chunk_events=settings.web_chunk_events
+        ),
+        settings=settings,
+        files=True,
+    )
     if late:
         raise web.ExportLate(
             f"web.events: the GA4 export for {latest} is not in {location.url} yet; the "
@@ -480,62 +297,10 @@ def extract_surveys(start: datetime, end: datetime) -> dict[str, int]:
     """
     settings = Settings.from_env()
     location = Location(_required(settings.survey_drop_path, "CXW_SURVEY_DROP_PATH"))
-    state = SyncState(settings, "surveys")
-    ledger = RejectedLedger(settings, "surveys")
-    record = RunRecord("surveys", Window(start, end).batch_id)
-    loaded = dict(state.get(surveys.STATE_KEY, {}))
-    landed: dict[str, int] = {}
-    failures: list[Exception] = []
-    exports: dict[str, surveys.SurveyExport] = {}
-    for name in surveys.misnamed_exports(location.names()):
-        record.warn(
-            f"{location.describe(name)} looks like a survey export but is not named "
-            "responses_YYYYMMDD.csv: not read (rename it to load it)"
-        )
-
-    def read() -> Iterator[PendingBatch]:
-        for export in surveys.pending_exports(location, loaded):
-            earlier = ledger.still_rejected(export.name, export.checksum)
-            if earlier:
-                record.skipped[export.name] = earlier["reason"]
-                record.warn(
-                    f"{export.path} skipped: rejected on {earlier['rejected_at'][:10]} and "
-                    f"unchanged since ({earlier['reason']}); fix or replace the file to load it"
-                )
-                continue
-            try:
-                rows = surveys.read_responses(export)
-            except surveys.UnreadableExport as error:
-                where = quarantine_unreadable(
-                    settings, "surveys", "responses", export.name, export.content, str(error)
-                )
-                ledger.record(export.name, export.checksum, one_line(error), where)
-                record.rejected[export.name] = one_line(error)
-                failures.append(error)
-                continue
-            exports[export.window.batch_id] = export
-            origin = f"survey export file {export.path}"
-            yield typed_batch(rows, surveys.COLUMNS, export.window, origin)
-
-    for group in groups(read()):
-        results = land_together(group, source="surveys", entity="responses", settings=settings)
-        for batch, result in zip(group, results, strict=True):
-            export = exports[batch.window.batch_id]
-            if isinstance(result, BatchRejected):
-                ledger.record(
-                    export.name, export.checksum, one_line(result), result.quarantine_path
-                )
-                record.rejected[export.name] = one_line(result)
-                failures.append(result)
-                continue
-            ledger.clear(export.name)
-            loaded[export.name] = surveys.state_entry(export, batch.rows)
-            landed[export.name] = batch.rows
-            log.info("surveys.responses: landed %d rows from %s", batch.rows, export.path)
-        state.save(surveys.STATE_KEY, loaded)
-    record.landed = landed
-    record.save(settings)
-    log.info("surveys: run for %s landed %d new file(s)", Window(start, end).batch_id, len(landed))
-    if failures:
-        raise FilesRejected("surveys.responses", failures)
-    return landed
+    return land_batches(
+        surveys.SOURCE,
+        Window(start, end),
+        lambda run: surveys.batches(location, run.previous, run.warn),
+        settings=settings,
+        files=True,
+    )

@@ -32,6 +32,9 @@ class Settings:
     # How long after its day ends the latest GA4 export may be late before the day is
     # taken as having no traffic (until then the run waits and retries).
     web_late_deadline_hours: float = 12.0
+    # GA4 events read, validated and landed at a time: a day of any size lands in
+    # bounded memory (a bigger day is landed chunk by chunk, one row group each).
+    web_chunk_events: int = 200_000
 
     @classmethod
     def from_env(cls, *, lenient: bool = False) -> Settings:
@@ -48,6 +51,7 @@ class Settings:
             helpdesk_sync_deadline_seconds=number("CXW_HELPDESK_SYNC_DEADLINE_SECONDS", 1800),
             helpdesk_request_timeout_seconds=number("CXW_HELPDESK_REQUEST_TIMEOUT_SECONDS", 60),
             web_late_deadline_hours=number("CXW_WEB_LATE_DEADLINE_HOURS", 12),
+            web_chunk_events=int(number("CXW_WEB_CHUNK_EVENTS", 200_000)),
         )
 
     @property
@@ -97,6 +101,7 @@ NUMBER_SETTINGS = {
     "CXW_HELPDESK_SYNC_DEADLINE_SECONDS": 1800,
     "CXW_HELPDESK_REQUEST_TIMEOUT_SECONDS": 60,
     "CXW_WEB_LATE_DEADLINE_HOURS": 12,
+    "CXW_WEB_CHUNK_EVENTS": 200_000,
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from cxw import pipeline
+from cxw import landing, pipeline
 from cxw.lake import Window
 from cxw.landing import BatchRejected, land_batch
 from cxw.ledger import last_runs
@@ -22,7 +22,7 @@ from cxw.settings import Settings
 from cxw.sources import helpdesk
 from cxw.sources.helpdesk import (
     ENTITIES,
-    FULL_HISTORY_START,
+    HISTORY_START,
     HelpdeskAuthError,
     HelpdeskClient,
     HelpdeskConfig,
@@ -38,7 +38,7 @@ from cxw_demo.world import build_world
 
 SIM = SimulationConfig(customers=300, start=date(2026, 1, 5), end=date(2026, 1, 10), seed=7)
 SIM_END = datetime.fromtimestamp(SIM.end_ts, UTC)
-EVERYTHING = Window(FULL_HISTORY_START, SIM_END)
+EVERYTHING = Window(HISTORY_START, SIM_END)
 
 
 def utc(*args: int) -> datetime:
@@ -116,7 +116,7 @@ def test_ticket_cursor_pages_until_end_of_stream(server: HelpdeskServer, generat
 
     # A window in the middle stops once the items pass its end, short of end_of_stream.
     with client_for(server, per_page=4) as client:
-        early = helpdesk.fetch_tickets(client, Window(FULL_HISTORY_START, utc(2026, 1, 7)))
+        early = helpdesk.fetch_tickets(client, Window(HISTORY_START, utc(2026, 1, 7)))
     assert 0 < early.pages < fetched.pages
     assert all(t["updated_at"] < "2026-01-07" for t in early.records)
 
@@ -389,9 +389,9 @@ def test_windows_land_every_record_once_and_a_rerun_gives_the_same_batch(
 
 def test_first_window_and_its_reruns_read_the_whole_history() -> None:
     first, later = Window(*WINDOWS[0]), Window(*WINDOWS[1])
-    assert helpdesk.read_span(first, None) == Window(FULL_HISTORY_START, first.end)
+    assert helpdesk.read_span(first, None) == Window(HISTORY_START, first.end)
     landed = {"first_batch_id": first.batch_id}
-    assert helpdesk.read_span(first, landed).start == FULL_HISTORY_START
+    assert helpdesk.read_span(first, landed).start == HISTORY_START
     assert helpdesk.read_span(later, landed) == Window(later.start - timedelta(hours=1), later.end)
 
 
@@ -440,14 +440,14 @@ def test_state_is_saved_only_after_each_batch_lands(
     server: HelpdeskServer, cxw_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start, end = WINDOWS[0]
-    land = pipeline.land_batch
+    land = landing.land_table
 
-    def land_then_crash_on_users(records: pd.DataFrame, **kwargs: Any) -> Path:
+    def land_then_crash_on_users(table: Any, frame: pd.DataFrame, **kwargs: Any) -> Path:
         if kwargs["entity"] == "users":
             raise OSError("disk full while writing the users batch")
-        return land(records, **kwargs)
+        return land(table, frame, **kwargs)
 
-    monkeypatch.setattr(pipeline, "land_batch", land_then_crash_on_users)
+    monkeypatch.setattr(landing, "land_table", land_then_crash_on_users)
     with pytest.raises(OSError, match="disk full"):
         run_window(server, start, end)
     state = SyncState(Settings.from_env(), "helpdesk")
@@ -455,7 +455,7 @@ def test_state_is_saved_only_after_each_batch_lands(
     assert not batches(cxw_home, "users")
     tickets = pd.read_parquet(batches(cxw_home, "tickets")[0])
 
-    monkeypatch.setattr(pipeline, "land_batch", land)
+    monkeypatch.setattr(landing, "land_table", land)
     landed = run_window(server, start, end)  # the retry
     assert set(state.load()) == set(ENTITIES)
     assert landed["users"] == len(read_all(cxw_home, "users")) > 0

@@ -10,7 +10,7 @@ import pytest
 from cxw.lake import Window
 from cxw.landing import BatchRejected, land_batch
 from cxw.settings import Settings
-from cxw.sources.orders import TABLES
+from cxw.sources.orders import ENTITIES
 
 WINDOW = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
 
@@ -41,7 +41,7 @@ def land(frame: pd.DataFrame, settings: Settings) -> Path:
         frame,
         source="orders",
         entity="orders",
-        columns=TABLES["orders"].columns,
+        columns=ENTITIES["orders"].columns,
         window=WINDOW,
         origin="test rows",
         settings=settings,
@@ -98,7 +98,7 @@ def test_rejection_message_masks_emails_and_leaves_out_raw_records(cxw_home: Pat
         "updated_at": "2026-01-01 09:00:00", "_record": '{"secret": "whole raw row"}',
     }])
     with pytest.raises(BatchRejected) as caught:
-        land_batch(rows, source="orders", entity="customers", columns=TABLES["customers"].columns,
+        land_batch(rows, source="orders", entity="customers", columns=ENTITIES["customers"].columns,
                    window=WINDOW, origin="test rows", settings=Settings.from_env())
     message = str(caught.value)
     assert "expect_column_values_to_not_be_null" in message and "<masked>" in message

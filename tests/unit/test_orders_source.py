@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cxw.sources import orders
+from cxw.lake import Window
+from cxw.sources import is_first_window, orders
 from cxw_demo.tiny_shop import create_orders_db
 
 
@@ -23,7 +24,7 @@ def utc(*args: int) -> datetime:
 
 
 def test_extracts_rows_changed_in_window_plus_overlap(shop: sa.Engine) -> None:
-    table = orders.TABLES["orders"]
+    table = orders.ENTITIES["orders"]
     day_one = orders.extract_table(shop, table, utc(2026, 1, 1), utc(2026, 1, 2))
     assert day_one["id"].tolist() == [102]  # 100 and 101 changed again on day two
     day_two = orders.extract_table(shop, table, utc(2026, 1, 2), utc(2026, 1, 3))
@@ -33,7 +34,7 @@ def test_extracts_rows_changed_in_window_plus_overlap(shop: sa.Engine) -> None:
 
 
 def test_paging_in_bounded_batches_returns_every_row_once(shop: sa.Engine) -> None:
-    table = orders.TABLES["order_items"]
+    table = orders.ENTITIES["order_items"]
     batches = list(orders.read_changed_rows(shop, table, utc(2026, 1, 1), utc(2026, 1, 3), 1))
     assert [len(batch) for batch in batches] == [1, 1, 1, 1]
     ids = [int(i) for batch in batches for i in batch["id"]]
@@ -45,17 +46,17 @@ def test_paging_keeps_rows_that_share_a_cursor_value(tmp_path: Path) -> None:
     with sqlite3.connect(path) as connection:
         connection.execute("update products set updated_at = '2026-01-05 00:00:00'")
     engine = orders.connect(f"sqlite:///{path}")
-    table = orders.TABLES["products"]
+    table = orders.ENTITIES["products"]
     batches = list(orders.read_changed_rows(engine, table, utc(2026, 1, 5), utc(2026, 1, 6), 1))
     engine.dispose()
     assert sorted(int(i) for batch in batches for i in batch["id"]) == [1, 2]
 
 
 def test_refunds_use_created_at_and_empty_windows_give_typed_columns(shop: sa.Engine) -> None:
-    assert orders.TABLES["refunds"].cursor_column == "created_at"
-    empty = orders.extract_table(shop, orders.TABLES["refunds"], utc(2026, 1, 1), utc(2026, 1, 2))
+    assert orders.ENTITIES["refunds"].cursor == "created_at"
+    empty = orders.extract_table(shop, orders.ENTITIES["refunds"], utc(2026, 1, 1), utc(2026, 1, 2))
     assert empty.empty
-    assert list(empty.columns) == list(orders.TABLES["refunds"].columns)
+    assert list(empty.columns) == list(orders.ENTITIES["refunds"].columns)
 
 
 def test_connection_is_read_only(shop: sa.Engine) -> None:
@@ -70,15 +71,17 @@ def test_first_window_reads_the_whole_history_later_ones_only_the_window(
     with sqlite3.connect(path) as connection:  # a long-standing customer, unchanged since
         connection.execute("update customers set updated_at = '2025-03-01 00:00:00' where id = 3")
     engine = orders.connect(f"sqlite:///{path}")
-    table = orders.TABLES["customers"]
+    table = orders.ENTITIES["customers"]
     first = orders.extract_table(engine, table, utc(2026, 1, 1), utc(2026, 1, 2), True)
     later = orders.extract_table(engine, table, utc(2026, 1, 1), utc(2026, 1, 2))
     engine.dispose()
     assert sorted(first["id"].tolist()) == [1, 3]
     assert later["id"].tolist() == [1]
-    assert orders.is_first_sync(None, "b1")
-    assert orders.is_first_sync({"first_batch_id": "b1"}, "b1"), "a rerun reads it all again"
-    assert not orders.is_first_sync({"first_batch_id": "b1"}, "b2")
+    b1 = Window(utc(2026, 1, 1), utc(2026, 1, 2))
+    b2 = Window(utc(2026, 1, 2), utc(2026, 1, 3))
+    assert is_first_window(None, b1)
+    assert is_first_window({"first_batch_id": b1.batch_id}, b1), "a rerun reads it all again"
+    assert not is_first_window({"first_batch_id": b1.batch_id}, b2)
 
 
 def test_a_missing_table_is_one_line_naming_table_and_setting(

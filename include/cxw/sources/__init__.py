@@ -1,4 +1,85 @@
-"""One extractor module per source system: what to read and how to page through it.
+"""One extractor module per source system, all of one shape.
 
-Where the rows go (validation, the lake) is ``cxw.landing``'s job.
+A source module declares its entities as data (``Entity``: name, contract columns, key,
+cursor) and has a ``batches(...)`` function that, given its configuration (a client, an
+engine, a file location: built by ``cxw.pipeline`` from settings and connections and
+passed in), the run's window and the sync state of what landed before, yields one
+``Batch`` per batch to land. A batch is read only when the landing path asks for it
+(``Batch.read``), so a source never holds more than the batch being landed.
+
+Where the rows go (validation, the lake, the sync state, the rejected-file ledger) is
+``cxw.landing.land_batches``'s job, the same for every source.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cxw.lake import Window
+
+if TYPE_CHECKING:
+    from cxw.landing import PendingBatch, StreamedBatch
+
+#: Where an entity's first landed window starts reading: everything changed before the
+#: sync began (long-standing customers, agents, old tickets) lands with it.
+HISTORY_START = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A raw entity of a source: its contract columns (kinds as in ``cxw.schema``), the
+    columns that identify a row, and the field an incremental read follows (None: a
+    snapshot, or a file that is its own unit)."""
+
+    name: str
+    columns: Mapping[str, str]
+    key: tuple[str, ...]
+    cursor: str | None = None
+
+
+class Unreadable(ValueError):
+    """A source file that cannot be parsed at all (bad encoding, broken JSON): it is
+    quarantined with its bytes as received."""
+
+
+#: The sync state of what landed before, by unit (entity or file name); None if never.
+Previous = Callable[[str], "Mapping[str, Any] | None"]
+
+
+@dataclass
+class Batch:
+    """One batch a source offers for a run, read when the landing path asks for it.
+
+    ``unit`` names it in the sync state and the rejected-file ledger: the entity for
+    API and database sources, the file for file sources. ``checksum`` (files) lets the
+    landing path skip a file still rejected with the same content before reading it;
+    ``content`` gives the bytes to quarantine if ``read`` raises ``Unreadable``.
+    ``clears`` are other ledger entries the batch settles once landed; ``path`` is where a
+    file is, as a user would look for it."""
+
+    entity: Entity
+    unit: str
+    read: Callable[[], PendingBatch | StreamedBatch]
+    path: str | None = None
+    checksum: str | None = None
+    content: Callable[[], bytes] | None = None
+    clears: tuple[str, ...] = ()
+
+
+@dataclass
+class Rejected:
+    """A unit a source rejects before reading it (two exports of one day)."""
+
+    entity: Entity
+    unit: str
+    reason: str
+    error: Exception = field(repr=False)
+
+
+def is_first_window(previous: Mapping[str, Any] | None, window: Window) -> bool:
+    """Whether ``window`` is the unit's first landed one (or a rerun of it): then it
+    reads the whole history from ``HISTORY_START``, every time, so reruns agree."""
+    return not previous or previous.get("first_batch_id") == window.batch_id

@@ -8,8 +8,12 @@ depends on it.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+#: Bytes read at a time when a file is streamed (checksums, chunked reading).
+READ_BLOCK = 1 << 20
 
 
 class Location:
@@ -52,3 +56,17 @@ class Location:
         if self._fs is None:
             return (Path(self._root) / name).read_bytes()
         return bytes(self._fs.cat_file(f"{self._root}/{name}"))
+
+    def open(self, name: str) -> IO[bytes]:
+        """The file as a binary stream, for reading it without holding it whole."""
+        if self._fs is None:
+            return (Path(self._root) / name).open("rb")
+        return self._fs.open(f"{self._root}/{name}", "rb")
+
+    def checksum(self, name: str) -> str:
+        """SHA-256 of the file's bytes, read in blocks."""
+        digest = hashlib.sha256()
+        with self.open(name) as handle:
+            while block := handle.read(READ_BLOCK):
+                digest.update(block)
+        return digest.hexdigest()

@@ -9,32 +9,38 @@ and go in bounded keyset batches so the shop's tables are never locked for long.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
 
+from cxw.errors import PermanentError
+from cxw.lake import Window
+from cxw.landing import PendingBatch, typed_batch
+from cxw.ledger import one_line
+from cxw.sources import HISTORY_START, Batch, Entity, Previous, is_first_window
+
+SOURCE = "orders"
 OVERLAP = timedelta(hours=1)
-# A table's first landed window reads everything before its end: rows last changed before
-# the sync began (long-standing customers, the catalogue) would otherwise never land.
-HISTORY_START = datetime(1970, 1, 1, tzinfo=UTC)
 BATCH_SIZE = 10_000
 NULL_ID = -(2**62)
 
 
-@dataclass(frozen=True)
-class Table:
-    name: str
-    cursor_column: str
-    columns: dict[str, str]
+class SourceTableMissing(PermanentError):
+    """An orders table or column the contract names is not in the database."""
 
 
-TABLES: dict[str, Table] = {
+def _table(name: str, cursor: str, columns: dict[str, str]) -> Entity:
+    return Entity(name, columns, key=("id",), cursor=cursor)
+
+
+#: One entity per table, read by its cursor column. A table's first landed window reads
+#: everything before its end: rows last changed before the sync began (long-standing
+#: customers, the catalogue) would otherwise never land.
+ENTITIES: dict[str, Entity] = {
     table.name: table
     for table in (
-        Table(
+        _table(
             "customers",
             "updated_at",
             {
@@ -48,7 +54,7 @@ TABLES: dict[str, Table] = {
                 "updated_at": "timestamp",
             },
         ),
-        Table(
+        _table(
             "products",
             "updated_at",
             {
@@ -60,7 +66,7 @@ TABLES: dict[str, Table] = {
                 "updated_at": "timestamp",
             },
         ),
-        Table(
+        _table(
             "orders",
             "updated_at",
             {
@@ -79,7 +85,7 @@ TABLES: dict[str, Table] = {
                 "updated_at": "timestamp",
             },
         ),
-        Table(
+        _table(
             "order_items",
             "updated_at",
             {
@@ -91,7 +97,7 @@ TABLES: dict[str, Table] = {
                 "updated_at": "timestamp",
             },
         ),
-        Table(
+        _table(
             "refunds",
             "created_at",
             {
@@ -104,12 +110,6 @@ TABLES: dict[str, Table] = {
         ),
     )
 }
-
-
-def is_first_sync(landed: dict[str, Any] | None, batch_id: str) -> bool:
-    """Whether this window is the table's first landed one (or a rerun of it), given the
-    table's sync state: then it reads the whole history, every time, so reruns agree."""
-    return not landed or landed.get("first_batch_id") == batch_id
 
 
 def connect(url: str) -> sa.Engine:
@@ -133,7 +133,7 @@ def _bound(engine: sa.Engine, moment: datetime) -> datetime | str:
 
 def read_changed_rows(
     engine: sa.Engine,
-    table: Table,
+    table: Entity,
     start: datetime,
     end: datetime,
     batch_size: int = BATCH_SIZE,
@@ -141,9 +141,9 @@ def read_changed_rows(
     """Yield the rows of ``table`` whose cursor column lies in ``[start, end)``, in
     batches of at most ``batch_size`` rows, ordered by (cursor, id)."""
     quote = engine.dialect.identifier_preparer.quote
-    name, cursor = quote(table.name), quote(table.cursor_column)
+    name, cursor = quote(table.name), quote(str(table.cursor))
     query = sa.text(
-        f"select * from {name} "  # noqa: S608 - identifiers come from TABLES, values are bound
+        f"select * from {name} "  # noqa: S608 - identifiers come from ENTITIES, values are bound
         f"where {cursor} >= :start and {cursor} < :end "
         f"and ({cursor} > :after_cursor "
         f"or ({cursor} = :after_cursor and coalesce(id, :null_id) > :after_id)) "
@@ -168,12 +168,12 @@ def read_changed_rows(
             if len(frame) < batch_size:
                 return
             last = frame.iloc[-1]
-            params["after_cursor"] = last[table.cursor_column]
+            params["after_cursor"] = last[str(table.cursor)]
             params["after_id"] = NULL_ID if pd.isna(last["id"]) else int(last["id"])
 
 
 def extract_table(
-    engine: sa.Engine, table: Table, start: datetime, end: datetime, full_history: bool = False
+    engine: sa.Engine, table: Entity, start: datetime, end: datetime, full_history: bool = False
 ) -> pd.DataFrame:
     """All changed rows of one table for the window ``[start - OVERLAP, end)``, or every
     row changed before ``end`` with ``full_history`` (a table's first sync)."""
@@ -182,3 +182,31 @@ def extract_table(
     if not batches:
         return pd.DataFrame(columns=list(table.columns))
     return pd.concat(batches, ignore_index=True)
+
+
+def batches(engine: sa.Engine, window: Window, previous: Previous) -> Iterator[Batch]:
+    """One batch per table for ``window``, read when landed: the rows changed in the
+    window and its overlap, or (the table's first window) its whole history."""
+    for table in ENTITIES.values():
+        full_history = is_first_window(previous(table.name), window)
+
+        def read(table: Entity = table, full_history: bool = full_history) -> PendingBatch:
+            try:
+                rows = extract_table(engine, table, window.start, window.end, full_history)
+            except sa.exc.DBAPIError as error:
+                if not _is_missing_relation(error):
+                    raise  # a lost connection and the like: transient, retried
+                raise SourceTableMissing(
+                    f"orders.{table.name}: cannot read table {table.name!r} from the orders "
+                    f"database (AIRFLOW_CONN_ORDERS_DB): {one_line(error.orig or error)}"
+                ) from error
+            origin = f"orders database table '{table.name}' ({table.cursor} in window)"
+            return typed_batch(rows, table.columns, window, origin)
+
+        yield Batch(table, table.name, read)
+
+
+def _is_missing_relation(error: sa.exc.DBAPIError) -> bool:
+    """SQLite's "no such table/column", PostgreSQL's "... does not exist"."""
+    text = str(error.orig or error).lower()
+    return "no such table" in text or "no such column" in text or "does not exist" in text

@@ -19,16 +19,18 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pandas as pd
 
 from cxw.lake import Window
+from cxw.landing import PendingBatch, typed_batch
+from cxw.sources import Batch, Entity, Previous, Unreadable
 from cxw.sources.location import Location
 
+SOURCE = "surveys"
 #: The contract's columns and their kinds (see ``cxw.schema``).
 COLUMNS: dict[str, str] = {
     "response_id": "str",
@@ -41,12 +43,14 @@ COLUMNS: dict[str, str] = {
     "score": "int",
     "comment": "str",
 }
+#: Every file is one batch of responses; staging keeps the latest per ``response_id``.
+RESPONSES = Entity("responses", COLUMNS, key=("response_id",))
+ENTITIES = {RESPONSES.name: RESPONSES}
 FILE_NAME = re.compile(r"^responses_(\d{8})\.csv$")
 SOURCE_FILE = "_source_file"
-STATE_KEY = "files"
 
 
-class UnreadableExport(ValueError):
+class UnreadableExport(Unreadable):
     """A file that is not CSV text (bad encoding, unbalanced quotes)."""
 
 
@@ -89,14 +93,32 @@ def misnamed_exports(names: list[str]) -> list[str]:
     return [name for name in names if LOOKALIKE.match(name) and not FILE_NAME.match(name)]
 
 
-def pending_exports(
-    location: Location, loaded: Mapping[str, Mapping[str, Any]]
-) -> Iterator[SurveyExport]:
-    """Export files whose name and checksum are not in ``loaded`` (the sync state)."""
+def pending_exports(location: Location, previous: Previous) -> Iterator[SurveyExport]:
+    """Export files whose name and checksum are not in the sync state (``previous``)."""
     for name, day in export_names(location):
         export = SurveyExport(name, day, location.describe(name), location.read_bytes(name))
-        if loaded.get(name, {}).get("sha256") != export.checksum:
+        if (previous(name) or {}).get("sha256") != export.checksum:
             yield export
+
+
+def batches(
+    location: Location, previous: Previous, warn: Callable[[str], None]
+) -> Iterator[Batch]:
+    """One batch per export file not loaded yet (whatever the run's window: files are
+    the unit), its window the export day."""
+    for name in misnamed_exports(location.names()):
+        warn(
+            f"{location.describe(name)} looks like a survey export but is not named "
+            "responses_YYYYMMDD.csv: not read (rename it to load it)"
+        )
+    for export in pending_exports(location, previous):
+
+        def read(export: SurveyExport = export) -> PendingBatch:
+            rows = read_responses(export)
+            return typed_batch(rows, COLUMNS, export.window, f"survey export file {export.path}")
+
+        yield Batch(RESPONSES, export.name, read, export.path, export.checksum,
+                    lambda export=export: export.content)
 
 
 def read_responses(export: SurveyExport) -> pd.DataFrame:
@@ -116,13 +138,3 @@ def read_responses(export: SurveyExport) -> pd.DataFrame:
         raise UnreadableExport(f"survey export {export.path} cannot be read: {error}") from error
     frame[SOURCE_FILE] = export.name
     return frame
-
-
-def state_entry(export: SurveyExport, rows: int) -> dict[str, Any]:
-    """What the sync state remembers of a landed file."""
-    return {
-        "sha256": export.checksum,
-        "rows": rows,
-        "batch_id": export.window.batch_id,
-        "landed_at": datetime.now(UTC).isoformat(),
-    }

@@ -22,6 +22,13 @@ file, where it has values, still has a compatible column.
 
 Reading is pyarrow's multi-threaded JSON reader (no per-event Python). Validation runs
 on a flat projection of the scalar columns (``validation_frame``), one row per event.
+
+Bounded memory: a file is read in chunks of ``CXW_WEB_CHUNK_EVENTS`` lines. A day that
+fits in one chunk is one ``PendingBatch``, validated with the run's other files. A
+bigger day is a ``StreamedBatch``: a first pass over its chunks finds the one Arrow type
+of every field (pyarrow's streaming reader fixes its schema on the first block, so a
+field first seen later would fail it), a second pass types each chunk alike and lands
+it as one row group of the day's batch file. Only one chunk is ever in memory.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ from __future__ import annotations
 import gzip
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -41,9 +49,13 @@ import pyarrow.json as pajson
 import yaml
 
 from cxw.lake import Window
+from cxw.landing import PendingBatch, StreamedBatch
 from cxw.schema import PARSE_ERRORS
 from cxw.settings import DBT_PROJECT_DIR
+from cxw.sources import Batch, Entity, Rejected, Unreadable
 from cxw.sources.location import Location
+
+SOURCE = "web"
 
 
 def _reread_days() -> int:
@@ -136,7 +148,26 @@ FLAT_COLUMNS = [
 ]
 
 
-class UnreadableExport(ValueError):
+#: One entity, the day's events; the flat columns the suite checks (nested ones as sent).
+EVENTS = Entity(
+    "events",
+    {
+        "event_date": "str",
+        "event_timestamp": "int",
+        "event_name": "str",
+        "user_pseudo_id": "str",
+        "user_id": "str",
+        "stream_id": "str",
+        "platform": "str",
+        "ga_session_id": "int",
+    },
+    key=(),
+    cursor="event_timestamp",
+)
+ENTITIES = {EVENTS.name: EVENTS}
+
+
+class UnreadableExport(Unreadable):
     """A file that is not newline-delimited JSON of the GA4 export shape."""
 
 
@@ -226,35 +257,24 @@ class ExportLate(RuntimeError):
     the run is retried until the deadline, after which the day counts as empty)."""
 
 
-def read_export(export: ExportFile, content: bytes | None = None) -> pa.Table:
-    """All events of one export file as an Arrow table (see ``SCHEMA``), plus the file's
-    name in ``_source_file``. ``content``: the file's bytes when already read."""
-    if content is None:
-        content = export.location.read_bytes(export.name)
-    try:
-        if export.name.endswith(".gz"):
-            content = gzip.decompress(content)
-        table = parse_events(content)
-    except (OSError, EOFError, pa.ArrowInvalid) as error:
-        raise UnreadableExport(f"GA4 export {export.path} cannot be read: {error}") from error
-    names = pa.array([export.name] * table.num_rows, pa.string())
-    return table.append_column(SOURCE_FILE, names)
-
-
 def parse_events(content: bytes) -> pa.Table:
     """Newline-delimited GA4 events to Arrow, the contract's fields typed as ``SCHEMA``."""
+    return _stable(_parse(content, SCHEMA))
+
+
+def _parse(content: bytes, schema: pa.Schema) -> pa.Table:
+    """The events read with ``schema``'s types (other fields inferred)."""
     if not content.strip():
         # A day without events is an empty file; the reader refuses empty input.
-        return SCHEMA.empty_table()
+        return schema.empty_table()
     try:
-        table = _read_json(content, SCHEMA)
+        return _read_json(content, schema)
     except pa.ArrowInvalid as error:
         if "changed from number to string" not in str(error):
             raise
         # BigQuery's JSON export writes INT64 values as strings to keep their 64-bit
-        # precision: read the contract's integers as text, then cast them back.
-        table = _read_json(content, _integers_as_text(SCHEMA))
-    return _stable(table)
+        # precision: read the integers as text, then cast them back.
+        return _read_json(content, _integers_as_text(schema))
 
 
 def _read_json(content: bytes, schema: pa.Schema) -> pa.Table:
@@ -289,37 +309,50 @@ def _map_type(kind: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType]) -> 
     return leaf(kind)
 
 
-def _stable(table: pa.Table) -> pa.Table:
+def _stable(table: pa.Table, nulls_as_text: bool = True) -> pa.Table:
     """The same types for the contract's fields in every file, no ``null``-typed
-    columns, and the contract's fields first (in ``SCHEMA`` order), extras after."""
-    target = pa.schema(
-        [
-            field.with_type(_with_extras(SCHEMA.field(field.name).type, field.type))
-            if field.name in SCHEMA.names
-            else field.with_type(_map_type(field.type, _null_to_text))
-            for field in table.schema
-        ]
-    )
+    columns, and the contract's fields first (in ``SCHEMA`` order), extras after.
+    Without ``nulls_as_text`` all-null fields keep Arrow's ``null`` type (a chunk of a
+    bigger day, whose other chunks may say what the field holds)."""
+    target = _stable_schema(table.schema, nulls_as_text)
     table = table.cast(target)
     extras = [name for name in table.column_names if name not in SCHEMA.names]
     return table.select(SCHEMA.names + extras)
 
 
-def _with_extras(known: pa.DataType, sent: pa.DataType) -> pa.DataType:
+def _stable_schema(schema: pa.Schema, nulls_as_text: bool = True) -> pa.Schema:
+    leaf = _null_to_text if nulls_as_text else _same
+    return pa.schema(
+        [
+            field.with_type(_with_extras(SCHEMA.field(field.name).type, field.type, leaf))
+            if field.name in SCHEMA.names
+            else field.with_type(_map_type(field.type, leaf))
+            for field in schema
+        ]
+    )
+
+
+def _same(kind: pa.DataType) -> pa.DataType:
+    return kind
+
+
+def _with_extras(
+    known: pa.DataType, sent: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType]
+) -> pa.DataType:
     """``known``, where a struct also keeps the members a file sent beyond the
     contract's (``device.language``), typed as inferred (all-null ones as text)."""
     if pa.types.is_struct(known) and pa.types.is_struct(sent):
         members = {field.name: field for field in known}
         merged = [
-            field.with_type(_with_extras(members[field.name].type, field.type))
+            field.with_type(_with_extras(members[field.name].type, field.type, leaf))
             if field.name in members
-            else field.with_type(_map_type(field.type, _null_to_text))
+            else field.with_type(_map_type(field.type, leaf))
             for field in sent
         ]
         return pa.struct(merged)
     if pa.types.is_list(known) and pa.types.is_list(sent):
         return pa.list_(
-            known.value_field.with_type(_with_extras(known.value_type, sent.value_type))
+            known.value_field.with_type(_with_extras(known.value_type, sent.value_type, leaf))
         )
     return known
 
@@ -339,11 +372,12 @@ def session_ids(params: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.take(ints, pa.array(position, mask=position < 0))
 
 
-def validation_frame(table: pa.Table, export: ExportFile) -> pd.DataFrame:
+def validation_frame(table: pa.Table, export: ExportFile, first_row: int = 1) -> pd.DataFrame:
     """The flat columns the suite checks, one row per event of ``table``, with helpers:
     ``_event_at`` (the timestamp as a time, for the plausibility check), ``_export_date``
     (the file's day, which ``event_date`` must equal), ``_row_number`` (1-based record
-    in the file, so an offending row can be found) and ``_parse_errors``."""
+    in the file, so an offending row can be found; ``first_row`` is the first row of a
+    chunk) and ``_parse_errors``."""
     flat = table.select(FLAT_COLUMNS).append_column(
         "ga_session_id", session_ids(table["event_params"])
     )
@@ -355,7 +389,7 @@ def validation_frame(table: pa.Table, export: ExportFile) -> pd.DataFrame:
         micros.astype("datetime64[us]"), index=frame.index
     ).dt.tz_localize("UTC")
     frame["_export_date"] = f"{export.day:%Y%m%d}"
-    frame["_row_number"] = np.arange(1, len(frame) + 1)
+    frame["_row_number"] = np.arange(first_row, first_row + len(frame))
     frame[PARSE_ERRORS] = _event_date_errors(frame["event_date"])
     return frame
 
@@ -367,3 +401,109 @@ def _event_date_errors(event_date: pd.Series) -> pd.Series:
     errors = pd.Series(pd.NA, index=event_date.index, dtype="string")
     errors[bad] = "event_date=" + event_date[bad].astype("string").map(repr)
     return errors
+
+
+# -- reading a day in bounded chunks ---------------------------------------------------
+
+
+def _line_chunks(export: ExportFile, chunk_events: int) -> Iterator[tuple[bytes, bool]]:
+    """The file's lines (decompressed), ``chunk_events`` non-blank lines at a time, each
+    with whether it is the last chunk (an empty file is one empty chunk)."""
+    with export.location.open(export.name) as raw, (
+        gzip.open(raw) if export.name.endswith(".gz") else nullcontext(raw)
+    ) as stream:
+        ready: bytes | None = None
+        lines: list[bytes] = []
+        events = 0
+        for line in stream:
+            lines.append(line)
+            if line.strip():
+                events += 1
+            if events == chunk_events:
+                if ready is not None:
+                    yield ready, False
+                ready, lines, events = b"".join(lines), [], 0
+        if ready is not None:
+            yield ready, not lines
+        if lines or ready is None:
+            yield b"".join(lines), True
+
+
+def _unreadable(export: ExportFile, error: Exception) -> UnreadableExport:
+    return UnreadableExport(f"GA4 export {export.path} cannot be read: {error}")
+
+
+def _with_source_file(table: pa.Table, export: ExportFile) -> pa.Table:
+    return table.append_column(SOURCE_FILE, pa.array([export.name] * table.num_rows, pa.string()))
+
+
+def read_day(export: ExportFile, chunk_events: int) -> PendingBatch | StreamedBatch:
+    """The export day as one batch: a ``PendingBatch`` if it fits in one chunk of
+    ``chunk_events`` events, else a ``StreamedBatch`` landed chunk by chunk. The whole
+    file is read once here (a first pass), so an unreadable file is found before any of
+    it lands."""
+    origin = f"GA4 export file {export.path}"
+    schemas: list[pa.Schema] = []
+    try:
+        for content, last in _line_chunks(export, chunk_events):
+            raw = _parse(content, SCHEMA)
+            if not schemas and last:
+                table = _with_source_file(_stable(raw), export)  # the whole day: one chunk
+                return PendingBatch(table, validation_frame(table, export), export.window, origin)
+            schemas.append(_stable(raw, nulls_as_text=False).schema)
+    except (OSError, EOFError, pa.ArrowInvalid) as error:
+        raise _unreadable(export, error) from error
+    read_as = pa.unify_schemas(schemas, promote_options="permissive")
+    target = _stable_schema(read_as)
+
+    def chunks() -> Iterator[PendingBatch]:
+        first_row = 1
+        for content, _ in _line_chunks(export, chunk_events):
+            table = _with_source_file(_parse(content, read_as).cast(target), export)
+            yield PendingBatch(
+                table, validation_frame(table, export, first_row), export.window, origin
+            )
+            first_row += table.num_rows
+
+    return StreamedBatch(chunks, export.window, origin)
+
+
+def batches(
+    location: Location,
+    window: Window,
+    *,
+    late: bool,
+    warn: Callable[[str], None],
+    chunk_events: int,
+) -> Iterator[Batch | Rejected]:
+    """One batch per export day of ``window`` and the re-read days before it. Two
+    exports of one day reject that day; a missing day is warned about (the latest
+    one, while ``late``, as still awaited)."""
+    scan = scan_exports(location, window)
+    for name in misnamed_exports(location.names()):
+        warn(
+            f"{location.describe(name)} looks like a GA4 export but is not named "
+            "events_YYYYMMDD.jsonl[.gz]: not read (rename it to load it)"
+        )
+    for day, names in scan.duplicates.items():
+        reason = (
+            f"web.events: two exports for {day}: {' and '.join(names)} in {location.url}; "
+            "which is newer cannot be told, so the day is rejected: keep one"
+        )
+        yield Rejected(EVENTS, f"events_{day:%Y%m%d}", reason, UnreadableExport(reason))
+    latest = latest_day(window)
+    for day in scan.missing:
+        if day == latest and late:
+            warn(f"no export for {day} yet (the latest day): waiting for it")
+        else:
+            warn(f"no export for {day}: taken as a day without traffic")
+    for export in scan.found:
+        yield Batch(
+            EVENTS,
+            export.name,
+            lambda export=export: read_day(export, chunk_events),
+            export.path,
+            location.checksum(export.name),
+            lambda export=export: location.read_bytes(export.name),
+            clears=(f"events_{export.day:%Y%m%d}",),  # a day once exported twice
+        )
