@@ -22,8 +22,13 @@ AIRFLOW_PORT ?= 8080
 airflow: $(SYNCED)
 	$(VENV)/bin/python -m cxw_demo airflow --port $(AIRFLOW_PORT)
 
+# SQLFluff renders every model with the dbt templater, which needs the DuckDB profile's
+# CXW_HOME: a scratch one, so linting never opens a real warehouse.
+LINT_HOME := $(CURDIR)/.cxw-lint
 lint: $(SYNCED)
 	$(VENV)/bin/ruff check .
+	mkdir -p $(LINT_HOME)/warehouse
+	CXW_HOME=$(LINT_HOME) $(VENV)/bin/sqlfluff lint dbt_project --processes 2
 
 $(UV):
 	python3 -m venv .tools
@@ -34,4 +39,4 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 	touch $@
 
 clean:
-	rm -rf .airflow .cxw dbt_project/target dbt_project/logs
+	rm -rf .airflow .cxw .cxw-lint dbt_project/target dbt_project/logs

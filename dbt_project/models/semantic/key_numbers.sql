@@ -58,12 +58,13 @@ survey_numbers as (
 
     select
         sum(case when survey_type = 'nps' then 1 else 0 end) as nps_answers,
-        100.0 * (
-            sum(case when nps_category = 'promoter' then 1 else 0 end)
-            - sum(case when nps_category = 'detractor' then 1 else 0 end)
-        ) / nullif(sum(case when survey_type = 'nps' then 1 else 0 end), 0) as nps,
+        {{ net_promoter_score(
+            "sum(case when is_promoter then 1 else 0 end)",
+            "sum(case when is_detractor then 1 else 0 end)",
+            "sum(case when survey_type = 'nps' then 1 else 0 end)",
+        ) }} as nps,
         sum(case when survey_type = 'csat' then 1 else 0 end) as csat_answers,
-        100.0 * sum(case when survey_type = 'csat' and score >= 4 then 1 else 0 end)
+        100.0 * sum(case when is_csat_satisfied then 1 else 0 end)
         / nullif(sum(case when survey_type = 'csat' then 1 else 0 end), 0) as csat_pct,
         avg(case when survey_type = 'ces' then cast(score as {{ type_double() }}) end) as ces_mean,
         max(submitted_at) as last_answer_at

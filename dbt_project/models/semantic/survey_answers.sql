@@ -19,6 +19,10 @@ final as (
         ticket_id,
         order_id,
         score,
+        is_promoter,
+        is_passive,
+        is_detractor,
+        is_csat_satisfied,
         nps_category
     from responses
 

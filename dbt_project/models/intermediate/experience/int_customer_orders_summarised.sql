@@ -43,14 +43,20 @@ final as (
         cast(net_revenue as decimal(18, 2)) as net_revenue,
         cast(late_delivery_count as integer) as late_delivery_count,
         cast(refunded_order_count as integer) as refunded_order_count,
-        cast({{ dbt.datediff('cast(first_order_at as date)', 'as_of_date', 'day') }} as integer)
-            as tenure_days,
-        cast({{ dbt.datediff('cast(last_order_at as date)', 'as_of_date', 'day') }} as integer)
-            as days_since_last_order,
+        cast(
+            {{ dbt.datediff('cast(first_order_at as date)', 'as_of_date', 'day') }}  -- noqa: LT05
+            as integer
+        ) as tenure_days,
+        cast(
+            {{ dbt.datediff('cast(last_order_at as date)', 'as_of_date', 'day') }}  -- noqa: LT05
+            as integer
+        ) as days_since_last_order,
         -- "No order in the last churn_days days": the window is the churn_days days
         -- ending on the as-of date, so an order exactly churn_days days ago is outside.
-        {{ dbt.datediff('cast(last_order_at as date)', 'as_of_date', 'day') }}
-            >= {{ var('churn_days') }} as is_churned
+        (
+            {{ dbt.datediff('cast(last_order_at as date)', 'as_of_date', 'day') }}
+            >= {{ var('churn_days') }}
+        ) as is_churned
     from as_of
 
 )

@@ -19,8 +19,10 @@ flagged as (
         ticket_id,
         created_at,
         status not in ('solved', 'closed') as is_unresolved,
-        coalesce(is_first_reply_sla_breached, false)
-            or coalesce(next_reply_sla_breach_count, 0) > 0 as is_reply_sla_breached,
+        (
+            coalesce(is_first_reply_sla_breached, false)
+            or coalesce(next_reply_sla_breach_count, 0) > 0
+        ) as is_reply_sla_breached,
         coalesce(is_any_sla_breached, false) as is_any_sla_breached
     from tickets
     where customer_id is not null

@@ -54,15 +54,15 @@ sequenced as (
         *,
         case
             when is_counted then row_number() over (
-                partition by customer_id, is_counted
-                order by placed_at, order_id
-            )
+                    partition by customer_id, is_counted
+                    order by placed_at, order_id
+                )
         end as customer_order_number,
         case
             when is_counted then lead(order_date) over (
-                partition by customer_id, is_counted
-                order by placed_at, order_id
-            )
+                    partition by customer_id, is_counted
+                    order by placed_at, order_id
+                )
         end as next_order_date
     from joined
 

@@ -56,10 +56,10 @@ final as (
         'other' as theme
     from comments
     where not exists (
-        select 1
-        from matched
-        where matched.response_id = comments.response_id
-    )
+            select 1
+            from matched
+            where matched.response_id = comments.response_id
+        )
 
 )
 

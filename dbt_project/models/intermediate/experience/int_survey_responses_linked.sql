@@ -1,5 +1,8 @@
--- Survey answers linked to their customer: the customer id the survey sent, else the
--- ticket's customer, else the customer whose normalised email is the respondent's.
+-- Survey answers linked to their customer, each answer classified once: the customer id
+-- the survey sent, else the customer of the ticket it is about (its requester's email),
+-- else the customer whose normalised email is the respondent's. The classification
+-- (promoter 9-10, passive 7-8, detractor 0-6 of NPS answers; satisfied 4-5 of CSAT
+-- answers) is defined here only: every model after it counts these flags.
 with
 
 responses as (
@@ -8,55 +11,80 @@ responses as (
 
 ),
 
-customers as (
-
-    select * from {{ ref('stg_orders__customers') }}
-
-),
-
-customers_by_email as (
-
-    -- An email shared by two accounts links to the older one.
-    select
-        email_normalized,
-        min(customer_id) as customer_id
-    from customers
-    where email_normalized is not null
-    group by 1
-
-),
-
 tickets as (
 
-    select * from {{ ref('tickets') }}
+    -- A deleted ticket links no customer, as it leaves the marts.
+    select * from {{ ref('stg_helpdesk__tickets') }}
+    where is_deleted is not true
+
+),
+
+users as (
+
+    select * from {{ ref('stg_helpdesk__users') }}
+
+),
+
+customer_emails as (
+
+    select * from {{ ref('int_customer_emails_matched') }}
+
+),
+
+ticket_customers as (
+
+    select
+        tickets.ticket_id,
+        customer_emails.customer_id
+    from tickets
+    inner join users
+        on tickets.requester_id = users.user_id
+    inner join customer_emails
+        on users.email_normalized = customer_emails.email_normalized
+
+),
+
+classified as (
+
+    select
+        *,
+        coalesce(survey_type = 'nps' and score >= 9, false) as is_promoter,
+        coalesce(survey_type = 'nps' and score between 7 and 8, false) as is_passive,
+        coalesce(survey_type = 'nps' and score <= 6, false) as is_detractor,
+        coalesce(survey_type = 'csat' and score >= 4, false) as is_csat_satisfied
+    from responses
 
 ),
 
 final as (
 
     select
-        responses.response_id,
-        responses.survey_type,
-        responses.submitted_at,
-        cast({{ dbt.date_trunc('month', 'responses.submitted_at') }} as date) as submitted_month,
-        coalesce(responses.customer_id, tickets.customer_id, customers_by_email.customer_id)
-            as customer_id,
-        responses.ticket_id,
-        responses.order_id,
-        responses.score,
-        responses.comment_redacted,
-        responses.comment_key,
+        classified.response_id,
+        classified.survey_type,
+        classified.submitted_at,
+        cast({{ dbt.date_trunc('month', 'classified.submitted_at') }} as date) as submitted_month,
+        coalesce(
+            classified.customer_id, ticket_customers.customer_id, customer_emails.customer_id
+        ) as customer_id,
+        classified.ticket_id,
+        classified.order_id,
+        classified.score,
+        classified.comment_redacted,
+        classified.comment_key,
+        classified.is_promoter,
+        classified.is_passive,
+        classified.is_detractor,
+        classified.is_csat_satisfied,
         case
-            when responses.survey_type <> 'nps' then null
-            when responses.score >= 9 then 'promoter'
-            when responses.score >= 7 then 'passive'
-            else 'detractor'
+            when classified.is_promoter then 'promoter'
+            when classified.is_passive then 'passive'
+            when classified.is_detractor then 'detractor'
         end as nps_category
-    from responses
-    left join tickets
-        on responses.ticket_id = tickets.ticket_id
-    left join customers_by_email
-        on responses.email_normalized = customers_by_email.email_normalized
+    from classified
+    left join ticket_customers
+        on classified.ticket_id = ticket_customers.ticket_id
+    left join customer_emails
+        on classified.email_normalized = customer_emails.email_normalized
 
 )
 

@@ -1,6 +1,6 @@
--- NPS, CSAT % and CES mean per month of submission (marts.md definitions:
--- NPS = 100 x (promoters 9-10 - detractors 0-6) / answers; CSAT % = 100 x answers of 4-5 /
--- answers; CES = mean of the 1-7 answers).
+-- NPS, CSAT % and CES mean per month of submission, counted from the answers' flags
+-- (int_survey_responses_linked classifies them): NPS = net_promoter_score; CSAT % = 100 x
+-- satisfied answers / CSAT answers; CES = mean of the 1-7 answers.
 with
 
 responses as (
@@ -14,10 +14,10 @@ counted as (
     select
         submitted_month as month,
         sum(case when survey_type = 'nps' then 1 else 0 end) as nps_responses,
-        sum(case when survey_type = 'nps' and score >= 9 then 1 else 0 end) as promoters,
-        sum(case when survey_type = 'nps' and score <= 6 then 1 else 0 end) as detractors,
+        sum(case when is_promoter then 1 else 0 end) as promoters,
+        sum(case when is_detractor then 1 else 0 end) as detractors,
         sum(case when survey_type = 'csat' then 1 else 0 end) as csat_responses,
-        sum(case when survey_type = 'csat' and score >= 4 then 1 else 0 end) as csat_satisfied,
+        sum(case when is_csat_satisfied then 1 else 0 end) as csat_satisfied,
         sum(case when survey_type = 'ces' then 1 else 0 end) as ces_responses,
         avg(case when survey_type = 'ces' then cast(score as {{ type_double() }}) end)
             as ces_mean
@@ -32,7 +32,8 @@ final as (
         month,
         cast(nps_responses as integer) as nps_responses,
         cast(
-            100.0 * (promoters - detractors) / nullif(nps_responses, 0) as {{ type_double() }}
+            {{ net_promoter_score('promoters', 'detractors', 'nps_responses') }}
+            as {{ type_double() }}
         ) as nps,
         cast(100.0 * promoters / nullif(nps_responses, 0) as {{ type_double() }})
             as promoters_pct,

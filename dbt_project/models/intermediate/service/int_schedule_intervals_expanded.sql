@@ -74,8 +74,10 @@ intervals_on_dates as (
     inner join schedules
         on schedule_intervals.schedule_id = schedules.schedule_id
     inner join local_dates
-        on cast(floor(schedule_intervals.start_minute_of_week / 1440) as integer)
+        on (
+            cast(floor(schedule_intervals.start_minute_of_week / 1440) as integer)
             = cast(extract(dow from local_dates.local_date) as integer)
+        )
 
 ),
 

@@ -32,7 +32,7 @@ field_events as (
     from ticket_events
     where field_name in ('priority', 'group_id', 'assignee_id')
         and event_type in ('Create', 'Change')
-        {% if is_incremental() %}
+    {% if is_incremental() %}
         and ticket_id in (
             select ticket_id from ticket_events
             where loaded_at > {{ loaded_at_watermark(this) }}

@@ -36,7 +36,7 @@ comments as (
         ) as comment_number
     from ticket_events
     where event_type = 'Comment'
-        {% if is_incremental() %}
+    {% if is_incremental() %}
         and ticket_id in (
             select ticket_id from ticket_events
             where loaded_at > {{ loaded_at_watermark(this) }}

@@ -27,21 +27,24 @@ tickets_timed as (
 
 spans as (
 
-    select ticket_id, 'first_reply' as span_name, created_at as span_start_at,
+    select
+        ticket_id, 'first_reply' as span_name, created_at as span_start_at,
         first_reply_at as span_end_at, loaded_at
     from tickets_timed
     where first_reply_at is not null
 
     union all
 
-    select ticket_id, 'full_resolution' as span_name, created_at as span_start_at,
+    select
+        ticket_id, 'full_resolution' as span_name, created_at as span_start_at,
         resolved_at as span_end_at, loaded_at
     from tickets_timed
     where resolved_at is not null
 
     union all
 
-    select ticket_id, 'awaiting_reply' as span_name, created_at as span_start_at,
+    select
+        ticket_id, 'awaiting_reply' as span_name, created_at as span_start_at,
         {{ as_of_end_at() }} as span_end_at, loaded_at
     from tickets_timed
     where first_reply_at is null

@@ -31,7 +31,7 @@ status_events as (
     from ticket_events
     where field_name = 'status'
         and event_type in ('Create', 'Change')
-        {% if is_incremental() %}
+    {% if is_incremental() %}
         and ticket_id in (
             select ticket_id from ticket_events
             where loaded_at > {{ loaded_at_watermark(this) }}
@@ -52,8 +52,10 @@ final as (
             partition by ticket_id
             order by changed_at, ticket_event_id
         ) as next_changed_at,
-        previous_status = 'solved'
-            and status in ('new', 'open', 'pending', 'hold') as is_reopen,
+        (
+            previous_status = 'solved'
+            and status in ('new', 'open', 'pending', 'hold')
+        ) as is_reopen,
         loaded_at
     from status_events
 

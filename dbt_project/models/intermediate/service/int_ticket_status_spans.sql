@@ -61,8 +61,10 @@ spans as (
     inner join measured_life
         on status_changes.ticket_id = measured_life.ticket_id
     where status_changes.changed_at < measured_life.measure_end_at
-        and coalesce(status_changes.next_changed_at, measured_life.measure_end_at)
+        and (
+            coalesce(status_changes.next_changed_at, measured_life.measure_end_at)
             > measured_life.created_at
+        )
 
 ),
 

@@ -61,8 +61,9 @@ final as (
         segments.service_segment,
         cast(coalesce(aggregated.customers, 0) as integer) as customers,
         cast(
-            100.0 * (aggregated.promoters - aggregated.detractors)
-            / nullif(aggregated.nps_responses, 0) as {{ type_double() }}
+            {{ net_promoter_score(
+                'aggregated.promoters', 'aggregated.detractors', 'aggregated.nps_responses'
+            ) }} as {{ type_double() }}
         ) as nps,
         cast(
             aggregated.repeat_customers * 1.0

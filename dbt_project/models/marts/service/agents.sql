@@ -69,8 +69,10 @@ ticket_measures as (
             as first_reply_minutes_median,
         percentile_cont(0.5) within group (order by full_resolution_minutes)
             as full_resolution_minutes_median,
-        100.0 * sum(case when csat_score >= 4 then 1 else 0 end)
-            / nullif(count(csat_score), 0) as csat_pct,
+        (
+            100.0 * sum(case when is_csat_satisfied then 1 else 0 end)
+            / nullif(count(csat_score), 0)
+        ) as csat_pct,
         avg(
             case
                 when full_resolution_minutes is not null and is_one_touch_resolution then 1.0

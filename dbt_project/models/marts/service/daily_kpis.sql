@@ -21,7 +21,7 @@ status_changes as (
 
 survey_responses as (
 
-    select * from {{ ref('stg_surveys__responses') }}
+    select * from {{ ref('int_survey_responses_linked') }}
 
 ),
 
@@ -190,9 +190,10 @@ surveys as (
     select
         cast(survey_responses.submitted_at as date) as kpi_date,
         tickets.channel,
-        100.0 * sum(case when survey_responses.survey_type = 'csat' and survey_responses.score >= 4 then 1 else 0 end)
+        (
+            100.0 * sum(case when survey_responses.is_csat_satisfied then 1 else 0 end)
             / nullif(sum(case when survey_responses.survey_type = 'csat' then 1 else 0 end), 0)
-            as csat_pct,
+        ) as csat_pct,
         avg(case when survey_responses.survey_type = 'ces' then survey_responses.score end)
             as ces_mean
     from survey_responses

@@ -40,9 +40,9 @@ users as (
 
 ),
 
-customers as (
+customer_emails as (
 
-    select * from {{ ref('stg_orders__customers') }}
+    select * from {{ ref('int_customer_emails_matched') }}
 
 ),
 
@@ -54,7 +54,7 @@ sla_policy_metrics as (
 
 survey_responses as (
 
-    select * from {{ ref('stg_surveys__responses') }}
+    select * from {{ ref('int_survey_responses_linked') }}
 
 ),
 
@@ -109,6 +109,8 @@ ticket_surveys as (
     select
         ticket_id,
         max(case when survey_type = 'csat' and answer_rank = 1 then score end) as csat_score,
+        {{ dbt.bool_or("case when survey_type = 'csat' and answer_rank = 1 then is_csat_satisfied end") }}
+            as is_csat_satisfied,
         max(case when survey_type = 'ces' and answer_rank = 1 then score end) as ces_score
     from (
 
@@ -158,7 +160,7 @@ measured as (
 
     select
         tickets.ticket_id,
-        customers.customer_id,
+        customer_emails.customer_id,
         tickets.order_id,
         tickets.channel,
         tickets.priority,
@@ -190,6 +192,7 @@ measured as (
                 then {{ minutes_between('tickets.created_at', as_of_end_at()) }}
         end as awaiting_reply_minutes_for_sla,
         ticket_surveys.csat_score,
+        ticket_surveys.is_csat_satisfied,
         ticket_surveys.ces_score,
         tickets.satisfaction_rating,
         ticket_sla.next_reply_sla_breach_count,
@@ -210,8 +213,8 @@ measured as (
         on tickets.group_id = groups.group_id
     left join users
         on tickets.requester_id = users.user_id
-    left join customers
-        on users.email_normalized = customers.email_normalized
+    left join customer_emails
+        on users.email_normalized = customer_emails.email_normalized
     left join first_reply_targets
         on tickets.priority = first_reply_targets.priority
     left join ticket_surveys
@@ -256,6 +259,7 @@ final as (
             else awaiting_reply_minutes_for_sla > first_reply_sla_target_minutes
         end as is_first_reply_sla_breached,
         cast(csat_score as integer) as csat_score,
+        is_csat_satisfied,
         cast(ces_score as integer) as ces_score,
         satisfaction_rating,
         cast(next_reply_sla_breach_count as integer) as next_reply_sla_breach_count,

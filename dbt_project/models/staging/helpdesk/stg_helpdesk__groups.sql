@@ -8,10 +8,7 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (partition by id order by _loaded_at desc) as version_rank
-    from source
+    {{ latest_version('source', 'id', '_loaded_at desc') }}
 
 ),
 
@@ -21,7 +18,6 @@ final as (
         id as group_id,
         name as group_name
     from latest
-    where version_rank = 1
 
 )
 

@@ -16,8 +16,10 @@ with
 source as (
 
     select * from {{ source('helpdesk', 'ticket_events') }}
+    -- An audit without child events lands as one row with empty child columns.
+    where child_id is not null
     {% if is_incremental() %}
-    where _loaded_at > {{ loaded_at_watermark(this) }}
+        and _loaded_at > {{ loaded_at_watermark(this) }}
     {% endif %}
 
 ),
@@ -25,15 +27,7 @@ source as (
 latest as (
 
     -- Incremental exports repeat events across pages and windows: one row per child id.
-    select
-        *,
-        row_number() over (
-            partition by child_id
-            order by _loaded_at desc, _batch_id desc
-        ) as version_rank
-    from source
-    -- An audit without child events lands as one row with empty child columns.
-    where child_id is not null
+    {{ latest_version('source', 'child_id', '_loaded_at desc, _batch_id desc') }}
 
 ),
 
@@ -54,7 +48,6 @@ final as (
         author_id,
         {{ to_utc('_loaded_at') }} as loaded_at
     from latest
-    where version_rank = 1
 
 )
 

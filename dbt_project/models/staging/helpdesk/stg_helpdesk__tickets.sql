@@ -8,13 +8,7 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by id
-            order by updated_at desc, _loaded_at desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', 'id', 'updated_at desc, _loaded_at desc') }}
 
 ),
 
@@ -39,7 +33,6 @@ final as (
         satisfaction_score as satisfaction_rating,
         {{ to_utc('_loaded_at') }} as loaded_at
     from latest
-    where version_rank = 1
 
 )
 

@@ -8,13 +8,7 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by id
-            order by updated_at desc, _loaded_at desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', 'id', 'updated_at desc, _loaded_at desc') }}
 
 ),
 
@@ -28,7 +22,6 @@ final as (
         role in ('agent', 'admin') as is_agent,
         {{ to_utc('created_at') }} as created_at
     from latest
-    where version_rank = 1
 
 )
 

@@ -8,13 +8,7 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by id
-            order by updated_at desc, _loaded_at desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', 'id', 'updated_at desc, _loaded_at desc') }}
 
 ),
 
@@ -28,7 +22,6 @@ final as (
         {{ to_utc('created_at') }} as signup_at,
         {{ to_utc('updated_at') }} as updated_at
     from latest
-    where version_rank = 1
 
 )
 

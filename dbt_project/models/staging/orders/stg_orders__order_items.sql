@@ -8,13 +8,7 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by id
-            order by updated_at desc, _loaded_at desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', 'id', 'updated_at desc, _loaded_at desc') }}
 
 ),
 
@@ -29,7 +23,6 @@ final as (
         cast(quantity * unit_price as decimal(18, 2)) as line_amount,
         {{ to_utc('updated_at') }} as updated_at
     from latest
-    where version_rank = 1
 
 )
 

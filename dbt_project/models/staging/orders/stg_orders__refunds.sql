@@ -9,13 +9,7 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by id
-            order by _loaded_at desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', 'id', '_loaded_at desc') }}
 
 ),
 
@@ -28,7 +22,6 @@ final as (
         reason as refund_reason,
         {{ to_utc('created_at') }} as refunded_at
     from latest
-    where version_rank = 1
 
 )
 

@@ -8,13 +8,7 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by response_id
-            order by submitted_at desc, _loaded_at desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', 'response_id', 'submitted_at desc, _loaded_at desc') }}
 
 ),
 
@@ -36,7 +30,6 @@ final as (
             when nullif(trim(comment), '') is not null then {{ dbt.hash('comment') }}
         end as comment_key
     from latest
-    where version_rank = 1
 
 )
 

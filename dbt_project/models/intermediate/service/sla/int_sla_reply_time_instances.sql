@@ -72,7 +72,7 @@ public_comments as (
         on ticket_events.author_id = users.user_id
     where ticket_events.event_type = 'Comment'
         and ticket_events.is_public
-        {% if is_incremental() %}
+    {% if is_incremental() %}
         and ticket_events.ticket_id in (select ticket_id from tickets_to_rebuild)
         {% endif %}
 

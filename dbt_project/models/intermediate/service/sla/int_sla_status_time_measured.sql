@@ -109,7 +109,8 @@ search_spans as (
 
 business_search_spans as (
 
-    select * from search_spans where is_business_hours
+    select * from search_spans
+    where is_business_hours
 
 ),
 
