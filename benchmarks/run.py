@@ -4,7 +4,7 @@
                                        [--through-airflow] [--scratch /tmp/cxw-bench]
 
 Data generation is timed apart and not counted. Every stage is called in this process
-(dbt runs as its subprocess, as in the DAGs). Peak memory is sampled with psutil every
+(dbt runs in it too, through dbtRunner, as in the DAGs). Peak memory is sampled with psutil every
 50 ms: the resident set of this process plus all its children (dbt), summed; without
 psutil it falls back to ``resource.getrusage`` maxima (whole-run peaks, not per stage).
 """
@@ -136,17 +136,23 @@ def mart_rows() -> int:
     return sum(warehouse.mart_row_counts(Settings.from_env().warehouse_path).values())
 
 
-def run_stages(start: date, end: date) -> list[Stage]:
+def run_stages(start: date, end: date, own_sql: dict[str, float] | None = None) -> list[Stage]:
     """Extract ``[start, end]`` from every source, then build, validate, publish, report
-    as of ``end``: the same calls the DAG tasks make, one window each."""
+    as of ``end``: the same calls the DAG tasks make, one window each. ``own_sql`` gets
+    ``seconds``: the build's own SQL straight in DuckDB (not a stage, not counted)."""
     window = (midnight(start), midnight(end + timedelta(days=1)))
     stages = [
         timed(f"extract {source}", lambda extract=extract: extract(*window),
               lambda landed: sum(landed.values()))
         for source, extract in SOURCES.items()
     ]
+    results = Settings.from_env().home / "dbt" / "target" / "run_results.json"
+    before = results.stat().st_mtime_ns if results.exists() else None
     stages.append(timed("dbt build", lambda: pipeline.build_warehouse(end),
                         lambda _: mart_rows()))
+    if own_sql is not None:
+        ran = results.exists() and results.stat().st_mtime_ns != before
+        own_sql["seconds"] = own_sql_seconds(Settings.from_env()) if ran else 0.0
     stages.append(timed("validate marts", pipeline.validate_marts, lambda _: mart_rows()))
     stages.append(timed("publish", pipeline.publish, lambda counts: sum(counts.values())))
     stages.append(timed("reports", pipeline.build_reports, lambda _: mart_rows()))
@@ -282,6 +288,42 @@ def floor(lake: Path, dbt_seconds: float) -> dict[str, Any]:
     }
 
 
+def own_sql_seconds(settings: Settings) -> float:
+    """dbt's floor: the SQL of every model and data test the last ``dbt build`` ran, as it
+    compiled it (``run_results.json``), run straight in DuckDB, one statement after the
+    other, on a copy of the warehouse it built. A view is created as a view; a table's or
+    an incremental model's select is materialized into a temporary table (an incremental
+    merge is not replayed, the select it merges is); a test's query is counted."""
+    target = settings.home / "dbt" / "target"
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    copy = settings.home / "own-sql" / settings.warehouse_path.name  # same catalog name
+    copy.parent.mkdir(exist_ok=True)
+    for suffix in ("", ".wal"):
+        built = settings.warehouse_path.with_name(settings.warehouse_path.name + suffix)
+        if built.exists():
+            shutil.copyfile(built, copy.with_name(copy.name + suffix))
+    con = duckdb.connect(str(copy))
+    con.execute("set TimeZone = 'UTC'")
+    seconds = 0.0
+    for number, result in enumerate(results):
+        kind, code = result["unique_id"].split(".")[0], result.get("compiled_code")
+        if kind not in {"model", "test"} or not code:
+            continue
+        if kind == "test":
+            sql = f"select count(*) from ({code}) as failures"  # noqa: S608 - dbt's own SQL
+        elif nodes[result["unique_id"]]["config"]["materialized"] == "view":
+            sql = f"create or replace view {result['relation_name']} as {code}"
+        else:
+            sql = f"create temp table own_sql_{number} as {code}"
+        began = time.perf_counter()
+        con.execute(sql).fetchall()
+        seconds += time.perf_counter() - began
+    con.close()
+    shutil.rmtree(copy.parent)
+    return seconds
+
+
 # -- the benchmark -----------------------------------------------------------------------
 
 
@@ -340,11 +382,21 @@ def benchmark(
             increment, customers, start, next_day, as_of=next_day + timedelta(days=1)
         ),
     }
+    full_sql: dict[str, float] = {}
+    day_sql: dict[str, float] = {}
     with serving(history, next_day, home):
-        full = run_stages(start, end)
+        full = run_stages(start, end, full_sql)
         floor_numbers = floor(Settings.from_env().lake_dir, full[4].seconds)
     with serving(increment, next_day + timedelta(days=1), home):
-        daily = run_stages(next_day, next_day)
+        daily = run_stages(next_day, next_day, day_sql)
+    # dbt build time / the same compiled SQL straight in DuckDB (None: dbt ran nothing).
+    floor_numbers["own_sql_seconds"] = {"full": full_sql["seconds"], "day": day_sql["seconds"]}
+    floor_numbers["dbt_build_x_own_sql"] = {
+        name: stage.seconds / own if own else None
+        for name, stage, own in (
+            ("full", full[4], full_sql["seconds"]), ("day", daily[4], day_sql["seconds"])
+        )
+    }
     results: dict[str, Any] = {
         "customers": customers,
         "days": days,
@@ -427,6 +479,12 @@ def report(results: Mapping[str, Any]) -> str:
         f"median first reply {headline['first_reply_minutes_median'] or 0:.1f} min)",
         f"  dbt build = {floor_numbers['dbt_build_x_full_scan']:.0f}x the full scan, "
         f"{floor_numbers['dbt_build_x_headline_query']:.0f}x the headline query",
+        "  dbt build / its own compiled SQL straight in DuckDB: "
+        + ", ".join(
+            f"{name} {ratio:.1f}x ({floor_numbers['own_sql_seconds'][name]:.2f} s)"
+            if ratio else f"{name} -"
+            for name, ratio in floor_numbers["dbt_build_x_own_sql"].items()
+        ),
         f"slowest stage: {results['slowest_stage']}",
     ]
     air = results.get("airflow", {})

@@ -1,8 +1,10 @@
 """
 ### transform
 
-Builds the warehouse once new raw data has landed: `dbt build` (models, data tests and
-unit tests) on the DuckDB warehouse as of the run's data date, validates the marts with
+Builds the warehouse once new raw data has landed: `dbt build` (models and data tests;
+the unit tests run in CI) on the DuckDB warehouse as of the run's data date, only what
+the newly landed batches and the new data date change (`cxw run --full-refresh` rebuilds
+everything), validates the marts with
 the Great Expectations suites in `expectations/marts/`, then publishes the warehouse to
 `$CXW_HOME/published/warehouse.duckdb`, which BI tools open read-only. The published
 file is replaced atomically and only after the build and the validation passed, so a

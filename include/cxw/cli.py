@@ -502,6 +502,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="one run per source for the whole range instead of an Airflow backfill with "
         "one run per source and day",
     )
+    run.add_argument(
+        "--full-refresh", action="store_true",
+        help="rebuild every model from all history (the next build), not just what landed",
+    )
     commands.add_parser("show", help="print what the published warehouse holds")
     commands.add_parser(
         "check", help="check every setting (folders, connections, tables) in seconds"
@@ -535,6 +539,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     """``cxw run``: check the settings, run the range, print the summary and the marts."""
     if not _settings_ok():
         return 1
+    if args.full_refresh:
+        warehouse.request_full_refresh(settings)
     run_range(settings, args.start, args.end, catch_up=args.catch_up)
     print("\n" + run_summary.summary(settings, args.end))
     show(settings)

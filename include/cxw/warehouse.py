@@ -13,12 +13,13 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import yaml
@@ -47,10 +48,21 @@ def writer_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def dbt_command(settings: Settings, *args: str, target_dir: str = "target") -> list[str]:
-    dbt = Path(sys.executable).with_name("dbt")
+# The run's data date reaches the models through the environment (macros/as_of_date.sql),
+# not `--vars`: dbt re-parses the whole project when `--vars` change, every day.
+AS_OF_ENV = "CXW_AS_OF_DATE"
+
+# dbt runs inside this process (dbtRunner) rather than as a subprocess: no second Python
+# start-up and `import dbt` per command, and the parsed project stays cached on disk
+# (partial parsing) either way. One invocation at a time: dbt's flags, adapters and the
+# environment it reads are process-wide.
+_DBT_INVOCATION = threading.Lock()
+_DBT_LEVELS = {"info", "warn", "error"}
+
+
+def dbt_arguments(settings: Settings, *args: str, target_dir: str = "target") -> list[str]:
+    """``args`` plus the project, profiles, target and log paths of this ``CXW_HOME``."""
     return [
-        str(dbt),
         *args,
         "--project-dir",
         str(DBT_PROJECT_DIR),
@@ -63,6 +75,38 @@ def dbt_command(settings: Settings, *args: str, target_dir: str = "target") -> l
     ]
 
 
+def dbt_command(settings: Settings, *args: str, target_dir: str = "target") -> list[str]:
+    """The same dbt command as a subprocess command line (to run dbt by hand)."""
+    dbt = Path(sys.executable).with_name("dbt")
+    return [str(dbt), *dbt_arguments(settings, *args, target_dir=target_dir)]
+
+
+@contextmanager
+def _environment(changes: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _close_dbt_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB connection open in the process after a command (a
+    class-level environment): close it, so this process (mart validation, publish) and
+    others can open the warehouse file afterwards, read-only or not."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV  # noqa: SLF001 - no public close
+    DuckDBConnectionManager.close_all_connections()
+    if environment is not None:
+        environment.close()
+
+
 def run_dbt(
     settings: Settings,
     *args: str,
@@ -70,21 +114,36 @@ def run_dbt(
     target_dir: str = "target",
 ) -> str:
     """Run one dbt command for this ``CXW_HOME``; raise ``DbtFailed`` with its output.
-    ``env`` adds to the environment (another profile output: ``CXW_DBT_TARGET``), and
-    ``target_dir`` keeps that build's artifacts apart from the DuckDB build's."""
-    env = {
-        **os.environ,
+    ``env`` adds to the environment (another profile output: ``CXW_DBT_TARGET``; the data
+    date), and ``target_dir`` keeps that build's artifacts apart from the DuckDB build's.
+    dbt's console output is returned (and in its log file), not printed."""
+    from dbt.cli.main import dbtRunner  # ~3 CPU s: only for what runs dbt
+
+    lines: list[str] = []
+
+    def collect(event: Any) -> None:
+        if event.info.level in _DBT_LEVELS and event.info.msg:
+            lines.append(event.info.msg)
+
+    changes = {
         **(env or {}),
         "CXW_HOME": str(settings.home),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
-    command = dbt_command(settings, *args, target_dir=target_dir)
-    log.info("running %s", " ".join(command[:2]))
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    output = done.stdout + done.stderr
-    if done.returncode != 0:
+    log.info("running dbt %s", args[0])
+    with _DBT_INVOCATION, _environment(changes):
+        try:
+            result = dbtRunner(callbacks=[collect]).invoke(
+                [*dbt_arguments(settings, *args, target_dir=target_dir), "--quiet"]
+            )
+        finally:
+            _close_dbt_duckdb()
+    output = "\n".join(lines)
+    if not result.success:
         tail = "\n".join(output.splitlines()[-40:])
-        raise DbtFailed(f"dbt {args[0]} failed (exit {done.returncode}):\n{tail}")
+        if result.exception is not None:
+            tail += f"\n{type(result.exception).__name__}: {result.exception}"
+        raise DbtFailed(f"dbt {args[0]} failed:\n{tail}")
     return output
 
 
@@ -107,25 +166,161 @@ def unlanded_sources(settings: Settings) -> list[tuple[str, str]]:
     ]
 
 
-def build_arguments(settings: Settings, as_of: date) -> list[str]:
-    """The ``dbt build`` command as of the run's data date, leaving out the models that
-    depend on a source with no landed data yet (they would fail reading no files)."""
-    variables = json.dumps({"as_of_date": as_of.isoformat()})
+def build_arguments(
+    settings: Settings, *, selection: list[str] | None = None, full_refresh: bool = False
+) -> list[str]:
+    """The ``dbt build`` command: ``selection`` (default everything), leaving out the
+    models that depend on a source with no landed data yet (they would fail reading no
+    files), and the unit tests (they test the project's code, not the data: ``make test``
+    and CI run them, see tests/dbt/test_unit_tests.py). ``full_refresh`` rebuilds the
+    incremental models from all history."""
     missing = unlanded_sources(settings)
     exclude = [f"source:{source}.{table}+" for source, table in missing]
     if missing:
         log.warning("not building models over sources with no landed data: %s", exclude)
-    exclusion = ["--exclude", *exclude] if exclude else []
-    return ["build", *exclusion, "--vars", variables]
+    return [
+        "build",
+        *(["--select", *selection] if selection else []),
+        *(["--exclude", *exclude] if exclude else []),
+        "--exclude-resource-type",
+        "unit_test",
+        *(["--full-refresh"] if full_refresh else []),
+    ]
 
 
-def build(settings: Settings, as_of: date) -> str:
-    """``dbt build`` the project into the DuckDB warehouse (see ``build_arguments``)."""
+def unit_tests(
+    settings: Settings, *, env: Mapping[str, str] | None = None, target_dir: str = "target"
+) -> str:
+    """dbt's unit tests (the models' logic on hand-made rows), over a built warehouse (dbt
+    reads the input relations' column types from it). ``make test`` and CI run them
+    (tests/dbt/test_unit_tests.py, the PostgreSQL integration test); the scheduled build
+    does not."""
+    return run_dbt(settings, "test", "--select", "test_type:unit", env=env, target_dir=target_dir)
+
+
+def as_of_environment(as_of: date) -> dict[str, str]:
+    """The environment that gives dbt the run's data date (see ``AS_OF_ENV``)."""
+    return {AS_OF_ENV: as_of.isoformat()}
+
+
+# -- what a day's build must rebuild ----------------------------------------------------
+# After each successful build, ``$CXW_HOME/dbt/built.json`` records what it was built
+# from: the project's digest, the data date and every landed batch file per source. The
+# next build selects only what that changes: the models downstream of a source with new,
+# re-landed or removed batches, and, when the data date moved, those downstream of a
+# model that reads it (tenure, open-ticket ages, the current month). A changed project,
+# no record, or a requested full refresh builds everything.
+
+
+def _state_path(settings: Settings) -> Path:
+    return settings.home / "dbt" / "built.json"
+
+
+def _full_refresh_marker(settings: Settings) -> Path:
+    return settings.home / "dbt" / "full-refresh-requested"
+
+
+def request_full_refresh(settings: Settings) -> None:
+    """Make the next build rebuild every model from all history (``cxw run --full-refresh``)."""
+    marker = _full_refresh_marker(settings)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+
+
+def project_digest() -> str:
+    """A digest of the dbt project's files (not its target or logs)."""
+    digest = hashlib.sha256()
+    skipped = {"target", "logs", "dbt_packages"}
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if path.is_file() and relative.parts[0] not in skipped:
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def landed_batches(settings: Settings) -> dict[str, list[list[Any]]]:
+    """Every landed batch file per ``source.table``: name, size and modification time."""
+    batches = {}
+    for source, table in declared_sources():
+        files = sorted((settings.lake_dir / source / table).glob("*.parquet"))
+        batches[f"{source}.{table}"] = [
+            [path.name, stat.st_size, stat.st_mtime_ns]
+            for path, stat in ((path, path.stat()) for path in files)
+        ]
+    return batches
+
+
+def _models_reading_the_data_date(settings: Settings) -> list[str]:
+    """The models whose SQL uses the data date (the ``as_of_date`` macro, through any
+    macro calling it), from the last build's manifest."""
+    manifest = json.loads((settings.home / "dbt" / "target" / "manifest.json").read_text())
+    dating = {"macro.cxw.as_of_date"}
+    macros = manifest["macros"]
+    grew = True
+    while grew:
+        callers = {
+            name for name, macro in macros.items()
+            if dating & set(macro.get("depends_on", {}).get("macros", []))
+        }
+        grew = not callers <= dating
+        dating |= callers
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in {"model", "snapshot"}
+        and dating & set(node["depends_on"]["macros"])
+    )
+
+
+def build_selection(settings: Settings, as_of: date, state: Mapping[str, Any]) -> list[str] | None:
+    """What a build as of ``as_of`` must run given the last build's ``state`` (see
+    above): ``None`` for everything, ``[]`` for nothing."""
+    if (
+        not state
+        or state.get("project") != project_digest()
+        or not (settings.home / "dbt" / "target" / "manifest.json").exists()
+    ):
+        return None
+    built_batches, now = state.get("batches", {}), landed_batches(settings)
+    selection = [
+        f"source:{name}+" for name, files in now.items() if built_batches.get(name) != files
+    ]
+    if state.get("as_of") != as_of.isoformat():
+        selection += [f"{model}+" for model in _models_reading_the_data_date(settings)]
+    return selection
+
+
+def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str:
+    """``dbt build`` the project into the DuckDB warehouse as of ``as_of``: what changed
+    since the last build (``build_selection``), everything with ``full_refresh`` (or
+    when ``request_full_refresh`` asked for it), incremental models rebuilt whole then."""
+    state_path = _state_path(settings)
     with writer_lock(settings):
         # Before the build, so the sentiment source is there when surveys are.
         comment_sentiment.score_comments(settings)
-        arguments = build_arguments(settings, as_of)
-        return run_dbt(settings, *arguments)
+        full_refresh = full_refresh or _full_refresh_marker(settings).exists()
+        state = {} if full_refresh or not state_path.exists() else json.loads(
+            state_path.read_text()
+        )
+        selection = build_selection(settings, as_of, state)
+        record = {
+            "project": project_digest(),
+            "as_of": as_of.isoformat(),
+            "batches": landed_batches(settings),
+        }
+        if selection == []:
+            log.info("nothing landed and the data date is the same: nothing to build")
+            return ""
+        if selection:
+            log.info("building what changed since the last build: %s", selection)
+        output = run_dbt(
+            settings,
+            *build_arguments(settings, selection=selection, full_refresh=full_refresh),
+            env=as_of_environment(as_of),
+        )
+        state_path.write_text(json.dumps(record))
+        _full_refresh_marker(settings).unlink(missing_ok=True)
+        return output
 
 
 def source_freshness(settings: Settings) -> list[dict[str, str | None]]:
@@ -186,19 +381,12 @@ def build_docs(settings: Settings, out_dir: Path) -> Path:
 
 def docs_key(settings: Settings) -> str:
     """A digest of what dbt docs show: the project's files and the warehouse's relations."""
-    digest = hashlib.sha256()
-    skipped = {"target", "logs", "dbt_packages"}
-    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
-        relative = path.relative_to(DBT_PROJECT_DIR)
-        if path.is_file() and relative.parts[0] not in skipped:
-            digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         columns = connection.execute(
             "select table_schema, table_name, column_name, data_type "
             "from information_schema.columns order by all"
         ).fetchall()
-    digest.update(repr(columns).encode())
-    return digest.hexdigest()
+    return hashlib.sha256((project_digest() + repr(columns)).encode()).hexdigest()
 
 
 # What BI users get: the marts and the tables the semantic layer reads. Never staging or

@@ -35,7 +35,7 @@ from psycopg2.extensions import connection as PgConnection
 
 from cxw import comment_sentiment
 from cxw.settings import Settings
-from cxw.warehouse import build_arguments, declared_sources, run_dbt
+from cxw.warehouse import as_of_environment, build_arguments, declared_sources, run_dbt
 
 log = logging.getLogger(__name__)
 
@@ -254,8 +254,8 @@ def build_on_postgres(
     load_raw(settings, warehouse)
     return run_dbt(
         settings,
-        *build_arguments(settings, as_of),
-        env=warehouse.dbt_env(),
+        *build_arguments(settings),
+        env={**warehouse.dbt_env(), **as_of_environment(as_of)},
         target_dir=BUILD_TARGET_DIR,
     )
 

@@ -165,12 +165,7 @@ def full_refresh(settings: Settings, home: Path, as_of: date) -> dict[str, pd.Da
     """`dbt build --full-refresh` of the same lake in a separate home."""
     shutil.copytree(settings.lake_dir, home / "lake" / "raw")
     rebuilt = Settings(home, None, None, settings.email_salt)
-    variables = json.dumps({"as_of_date": as_of.isoformat()})
-    unlanded = [f"source:{name}.{table}+" for name, table in warehouse.unlanded_sources(rebuilt)]
-    with warehouse.writer_lock(rebuilt):
-        warehouse.run_dbt(
-            rebuilt, "build", "--full-refresh", "--exclude", *unlanded, "--vars", variables
-        )
+    warehouse.build(rebuilt, as_of, full_refresh=True)
     return service_tables(rebuilt.warehouse_path)
 
 

@@ -192,6 +192,14 @@ def test_marts_on_postgres_match_duckdb(
             "postgres incremental build",
             lambda: warehouse_postgres.build_on_postgres(settings, END, target),
         )
+        # The unit tests on PostgreSQL too (the scheduled build leaves them out).
+        timed(
+            seconds,
+            "postgres unit tests",
+            lambda: warehouse.unit_tests(
+                settings, env=target.dbt_env(), target_dir=warehouse_postgres.BUILD_TARGET_DIR
+            ),
+        )
         timed(seconds, "duckdb full build", lambda: warehouse.build(settings, END))
         print(f"\nseconds: {seconds}")
 

@@ -109,7 +109,7 @@ retention_numbers as (
 final as (
 
     select
-        cast('{{ var("as_of_date") }}' as date) as as_of_date,
+        cast('{{ as_of_date() }}' as date) as as_of_date,
         cast(greatest(
             ticket_numbers.last_ticket_at,
             survey_numbers.last_answer_at,

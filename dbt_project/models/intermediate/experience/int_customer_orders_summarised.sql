@@ -28,7 +28,7 @@ as_of as (
 
     select
         *,
-        cast('{{ var("as_of_date") }}' as date) as as_of_date
+        cast('{{ as_of_date() }}' as date) as as_of_date
     from summarised
 
 ),

@@ -32,7 +32,7 @@ cohorts as (
 as_of_month as (
 
     select
-        cast({{ dbt.date_trunc('month', "cast('" ~ var('as_of_date') ~ "' as date)") }} as date)
+        cast({{ dbt.date_trunc('month', "cast('" ~ as_of_date() ~ "' as date)") }} as date)
             as as_of_month,
         max(order_month) as last_order_month
     from orders

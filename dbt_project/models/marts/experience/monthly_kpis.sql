@@ -1,7 +1,7 @@
 -- The experience KPIs per calendar month (UTC), from the first month with any activity
 -- to the as-of month (var as_of_date) or the last month with activity, whichever is
 -- earlier.
-{%- set as_of_date = "cast('" ~ var('as_of_date') ~ "' as date)" %}
+{%- set as_of_date = "cast('" ~ as_of_date() ~ "' as date)" %}
 
 with
 

@@ -36,7 +36,7 @@ date_bounds as (
     select
         cast(min(created_at) as date) as first_date,
         least(
-            cast('{{ var("as_of_date") }}' as date),
+            cast('{{ as_of_date() }}' as date),
             cast(max(coalesce(last_solved_at, created_at)) as date)
         ) as last_date
     from tickets

@@ -37,7 +37,7 @@ date_bounds as (
 
     select
         cast(min(created_at) as date) as first_date,
-        cast('{{ var("as_of_date") }}' as date) as last_date
+        cast('{{ as_of_date() }}' as date) as last_date
     from tickets
 
 ),
@@ -61,7 +61,7 @@ open_spells as (
         cast(greatest(status_changes.changed_at, tickets.created_at) as date) as first_date,
         least(
             cast({{ dbt.dateadd('day', -1, 'status_changes.next_changed_at') }} as date),
-            cast('{{ var("as_of_date") }}' as date)
+            cast('{{ as_of_date() }}' as date)
         ) as last_date
     from tickets
     inner join status_changes
