@@ -24,10 +24,10 @@ import os
 from importlib.metadata import version
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cxw import duckdb_connection
 from cxw.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def score_comments(settings: Settings) -> int:
                 strict=True,
             )
         }
-    with duckdb.connect() as connection:
+    with duckdb_connection.connect(settings=settings) as connection:
         comments = [
             comment
             for (comment,) in connection.execute(

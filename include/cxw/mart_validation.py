@@ -13,8 +13,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
+from cxw import duckdb_connection
 from cxw.settings import EXPECTATIONS_DIR
 from cxw.validation import ValidationReport, validate_frame
 
@@ -47,7 +46,7 @@ def validate_marts(
     gx_results = gx_results or results_dir.parent / "gx"
     batch = f"warehouse_{now.strftime('%Y%m%dT%H%M%S')}"
     reports: dict[str, ValidationReport] = {}
-    with duckdb.connect(str(warehouse_path), read_only=True) as connection:
+    with duckdb_connection.connect(warehouse_path, read_only=True) as connection:
         built = {
             f"{schema}.{table}"
             for schema, table in connection.execute(

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
+from cxw import duckdb_connection
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 PHONE = re.compile(r"\+?\(?\d(?:[\s().+-]*\d){6,}")
@@ -53,7 +53,7 @@ def scan_warehouse(path: Path, schemas: Iterable[str] | None = None) -> list[Fin
     """Every relation (table or view) of the DuckDB file at ``path``, in ``schemas`` (all
     when None): the first raw email or phone number per column, if any."""
     findings: list[Finding] = []
-    with duckdb.connect(str(path), read_only=True) as connection:
+    with duckdb_connection.connect(path, read_only=True) as connection:
         columns = connection.execute(
             "select table_schema, table_name, column_name, data_type "
             "from information_schema.columns "

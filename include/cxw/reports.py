@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from cxw import charts
+from cxw import charts, duckdb_connection
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
 def key_numbers(published: Path) -> dict[str, Any]:
     """The headline numbers (``semantic.key_numbers``, one row) and the service-impact
     table; missing tables give no entries."""
-    with duckdb.connect(str(published), read_only=True) as connection:
+    with duckdb_connection.connect(published, read_only=True) as connection:
         tables = _tables(connection)
         numbers: dict[str, Any] = {}
         if "semantic.key_numbers" in tables:
@@ -582,7 +582,7 @@ def build_dashboard(published: Path, out_dir: Path, freshness: list[dict] | None
         saved = out_dir / "source-freshness.json"
         freshness = json.loads(saved.read_text()) if saved.exists() else []
     numbers = key_numbers(published)
-    with duckdb.connect(str(published), read_only=True) as connection:
+    with duckdb_connection.connect(published, read_only=True) as connection:
         marts = Marts(connection, freshness)
         panels = [panel for build in PANELS if (panel := _draw(build, marts)) is not None]
     figures = "".join(

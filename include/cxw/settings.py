@@ -7,6 +7,7 @@ settings named in the source contracts (``CXW_WEB_EXPORT_PATH``, ``CXW_SURVEY_DR
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,11 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 DEFAULT_HOME = PROJECT_DIR / ".cxw"
+# Sized for a laptop: DuckDB's own default is 80% of the machine's memory.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+DEFAULT_DUCKDB_THREADS = os.cpu_count() or 1
+# DuckDB's memory sizes: a number and a unit (``2GB``, ``1.5GiB``, ``512MB``).
+MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B|bytes)?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,11 @@ class Settings:
     # GA4 events read, validated and landed at a time: a day of any size lands in
     # bounded memory (a bigger day is landed chunk by chunk, one row group each).
     web_chunk_events: int = 200_000
+    # What every DuckDB connection (and dbt's) may use: past the memory limit DuckDB
+    # spills to the temporary directory instead of growing (None: ``<home>/duckdb-tmp``).
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    duckdb_threads: int = DEFAULT_DUCKDB_THREADS
+    duckdb_temp_directory: Path | None = None
 
     @classmethod
     def from_env(cls, *, lenient: bool = False) -> Settings:
@@ -52,7 +63,33 @@ class Settings:
             helpdesk_request_timeout_seconds=number("CXW_HELPDESK_REQUEST_TIMEOUT_SECONDS", 60),
             web_late_deadline_hours=number("CXW_WEB_LATE_DEADLINE_HOURS", 12),
             web_chunk_events=int(number("CXW_WEB_CHUNK_EVENTS", 200_000)),
+            duckdb_memory_limit=_memory_limit(lenient=lenient),
+            duckdb_threads=max(1, int(number("CXW_DUCKDB_THREADS", DEFAULT_DUCKDB_THREADS))),
+            duckdb_temp_directory=_path("CXW_DUCKDB_TEMP_DIRECTORY"),
         )
+
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        """Where DuckDB spills what does not fit in its memory limit."""
+        return self.duckdb_temp_directory or self.home / "duckdb-tmp"
+
+    def duckdb_config(self) -> dict[str, str | int]:
+        """The DuckDB settings every connection opens with (``cxw.duckdb_connection``)."""
+        return {
+            "memory_limit": self.duckdb_memory_limit,
+            "threads": self.duckdb_threads,
+            "temp_directory": str(self.duckdb_temp_dir),
+        }
+
+    def duckdb_environment(self) -> dict[str, str]:
+        """The same settings as the environment the dbt profile reads (``profiles.yml``);
+        creates the temporary directory (DuckDB creates only its last level)."""
+        self.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "CXW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "CXW_DUCKDB_THREADS": str(self.duckdb_threads),
+            "CXW_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_dir),
+        }
 
     @property
     def lake_dir(self) -> Path:
@@ -102,6 +139,7 @@ NUMBER_SETTINGS = {
     "CXW_HELPDESK_REQUEST_TIMEOUT_SECONDS": 60,
     "CXW_WEB_LATE_DEADLINE_HOURS": 12,
     "CXW_WEB_CHUNK_EVENTS": 200_000,
+    "CXW_DUCKDB_THREADS": DEFAULT_DUCKDB_THREADS,
 }
 
 
@@ -127,3 +165,21 @@ def _lenient_number(name: str, default: float) -> float:
         return _number(name, default)
     except SettingError:
         return float(default)
+
+
+def _memory_limit(*, lenient: bool) -> str:
+    text = (os.environ.get("CXW_DUCKDB_MEMORY_LIMIT") or "").strip()
+    if not text:
+        return DEFAULT_DUCKDB_MEMORY_LIMIT
+    if not MEMORY_SIZE.match(text):
+        if lenient:
+            return DEFAULT_DUCKDB_MEMORY_LIMIT
+        raise SettingError(
+            f"CXW_DUCKDB_MEMORY_LIMIT={text!r} is not a memory size (e.g. 2GB, 512MB)"
+        )
+    return text
+
+
+def _path(name: str) -> Path | None:
+    text = os.environ.get(name) or ""
+    return Path(text).expanduser().resolve() if text else None

@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from cxw import comment_sentiment
+from cxw import comment_sentiment, duckdb_connection
 from cxw.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,7 @@ def run_dbt(
             lines.append(event.info.msg)
 
     changes = {
+        **settings.duckdb_environment(),
         **(env or {}),
         "CXW_HOME": str(settings.home),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -381,7 +382,7 @@ def build_docs(settings: Settings, out_dir: Path) -> Path:
 
 def docs_key(settings: Settings) -> str:
     """A digest of what dbt docs show: the project's files and the warehouse's relations."""
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with duckdb_connection.connect(settings.warehouse_path, read_only=True) as connection:
         columns = connection.execute(
             "select table_schema, table_name, column_name, data_type "
             "from information_schema.columns order by all"
@@ -442,7 +443,7 @@ def _remove_database_files(path: Path) -> None:
 def _copy_published_schemas(source: Path, out: Path, storage_version: str) -> None:
     """Write ``out`` in ``storage_version`` with the published schemas' tables of
     ``source``: each table's own DDL (types, primary key, not null), its rows, its comments."""
-    with duckdb.connect(str(source)) as connection:
+    with duckdb_connection.connect(source) as connection:
         connection.execute("checkpoint")
         built = connection.execute("select current_database()").fetchone()[0]
         connection.execute(
@@ -495,7 +496,7 @@ def _literal(text: str) -> str:
 
 def mart_row_counts(path: Path) -> dict[str, int]:
     """Row counts of every mart table in a (published) warehouse, opened read-only."""
-    with duckdb.connect(str(path), read_only=True) as connection:
+    with duckdb_connection.connect(path, read_only=True) as connection:
         tables = connection.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in (?, ?) order by 1, 2",

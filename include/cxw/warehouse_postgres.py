@@ -33,7 +33,7 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import connection as PgConnection
 
-from cxw import comment_sentiment
+from cxw import comment_sentiment, duckdb_connection
 from cxw.settings import Settings
 from cxw.warehouse import as_of_environment, build_arguments, declared_sources, run_dbt
 
@@ -216,7 +216,7 @@ def load_raw(settings: Settings, warehouse: PostgresWarehouse) -> dict[str, int]
     loaded: dict[str, int] = {}
     with (
         tempfile.TemporaryDirectory(prefix="cxw-pg-load-") as scratch,
-        duckdb.connect() as duck,
+        duckdb_connection.connect(settings=settings) as duck,
         _transaction(warehouse) as pg,
     ):
         duck.execute("set TimeZone = 'UTC'")

@@ -36,12 +36,19 @@ class SimulationConfig:
     end: dt.date
     seed: int = 42
     gzip_web: bool = False
+    #: A sale: this day's web traffic is ``spike_factor`` times the usual (GA4 volume).
+    spike_day: dt.date | None = None
+    spike_factor: int = 10
 
     def __post_init__(self) -> None:
         if self.customers < 1:
             raise ValueError("customers must be at least 1")
         if self.end < self.start:
             raise ValueError("end must not be before start")
+        if self.spike_day is not None and not self.start <= self.spike_day <= self.end:
+            raise ValueError("spike_day must be in the range")
+        if self.spike_factor < 1:
+            raise ValueError("spike_factor must be at least 1")
 
     @property
     def start_ts(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +72,15 @@ def _slot_mask(sessions: pd.DataFrame, first_visit: np.ndarray) -> np.ndarray:
     return mask
 
 
-def build_events(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per GA4 event in the range, sorted by time, with what its JSON needs;
-    and the devices (browsers) the events' ``device_row`` points at."""
+#: A session's events lie within this of its anchor (at most 25 slots of 90 s each).
+SESSION_SPAN_US = 3600 * 1_000_000
+
+
+def plan_sessions(world: World) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """Every web session (sorted by anchor time), the devices they ran on (with the
+    cookie's first-visit time), each session's number on its browser and each device's
+    first traffic source: one row per session, about a ninth of the events."""
     config = world.config
-    rng = stream(config, "ga4")
     sessions, devices = build_sessions(world)
     count = len(sessions)
     # Session numbers count every session of a browser, including ones before the range.
@@ -92,8 +97,19 @@ def build_events(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
     # The cookie's second half is the first visit's time, as GA4's client id has it.
     first_seen = np.full(len(devices), config.start_ts, dtype=np.int64)
     first_seen[device_sorted[starts_group]] = sessions["anchor_at"].to_numpy()[order][starts_group]
-    devices = devices.assign(first_seen=first_seen)
+    return sessions, devices.assign(first_seen=first_seen), number, first_source
 
+
+def _shard_events(
+    world: World,
+    sessions: pd.DataFrame,
+    first: int,
+    number: np.ndarray,
+    first_source: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """The events of ``sessions`` (rows ``first``.. of the plan), unsorted."""
+    count = len(sessions)
     mask = _slot_mask(sessions, number == 1)
     gaps = rng.uniform(5.0, 90.0, mask.shape) * 1e6
     gaps[:, 0:2] = rng.uniform(0, 2000, (count, 2))  # first_visit/session_start: same moment
@@ -123,7 +139,7 @@ def build_events(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
         {
             "timestamp": timestamp,
             "slot": slot,
-            "session": session_index,
+            "session": first + session_index,
             "ga_session_id": start_us[session_index] // 1_000_000,
             "session_number": number[session_index],
             "user_id": np.where(identified, customer_id, 0),
@@ -140,7 +156,7 @@ def build_events(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     )
     # A product view and its page view show the same product; cart holds the last one seen.
-    is_view_item = np.isin(events["slot"].to_numpy(), np.arange(FIRST_PRODUCT + 1, LOGIN_SLOT, 2))
+    is_view_item = np.isin(slot, np.arange(FIRST_PRODUCT + 1, LOGIN_SLOT, 2))
     product = events["product"].to_numpy().copy()
     product[np.flatnonzero(is_view_item) - 1] = product[is_view_item]
     events["product"] = product
@@ -150,9 +166,51 @@ def build_events(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
     delay = rng.integers(3600, LATE_HOURS * 3600, count) * 1_000_000
     day_end = (timestamp // (DAY * 1_000_000) + 1) * DAY * 1_000_000
     events["arrival"] = np.where(late[session_index], day_end + delay[session_index], timestamp)
-    in_range = (timestamp >= config.start_ts * 1_000_000) & (timestamp < config.end_ts * 1_000_000)
-    events = events[in_range].sort_values(["timestamp", "session", "slot"], kind="stable")
-    return events.reset_index(drop=True), devices
+    return events
+
+
+def event_days(
+    world: World, plan: tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray] | None = None
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """Each day of the range in order (its index, its events sorted by time), generated
+    in shards of one day of sessions: memory holds the sessions and about a day of events,
+    whatever the length of the range. Each shard draws from its own random stream, so the
+    same seed gives the same events."""
+    config = world.config
+    sessions, _, number, first_source = plan or plan_sessions(world)
+    span = SESSION_SPAN_US // 1_000_000
+    # Shard j holds the sessions anchored in [edges[j], edges[j + 1]): a pre-range hour,
+    # each day, a post-range hour; sessions further out have no event in the range.
+    edges = np.r_[
+        config.start_ts - span,
+        config.start_ts + DAY * np.arange(config.days + 1),
+        config.end_ts + span,
+    ]
+    bounds = np.searchsorted(sessions["anchor_at"].to_numpy(), edges)
+    pending = pd.DataFrame()
+    next_day = 0
+    for shard in range(len(edges) - 1):
+        rows = slice(bounds[shard], bounds[shard + 1])
+        rng = stream(config, f"ga4 shard {shard}")
+        part = _shard_events(
+            world, sessions.iloc[rows], rows.start, number[rows], first_source, rng
+        )
+        pending = pd.concat([pending, part], ignore_index=True) if len(pending) else part
+        # Later shards' sessions are anchored at or after edges[shard + 1]: their events
+        # start at most a session's span before it.
+        last = shard == len(edges) - 2
+        ready_us = (edges[shard + 1] - span) * 1_000_000
+        while next_day < config.days:
+            day_start = (config.start_ts + next_day * DAY) * 1_000_000
+            day_end = day_start + DAY * 1_000_000
+            if day_end > ready_us and not last:
+                break
+            timestamp = pending["timestamp"].to_numpy()
+            in_day = (timestamp >= day_start) & (timestamp < day_end)
+            day = pending[in_day].sort_values(["timestamp", "session", "slot"], kind="stable")
+            pending = pending[timestamp >= day_end]
+            yield next_day, day.reset_index(drop=True)
+            next_day += 1
 
 
 class _Fragments:
@@ -274,6 +332,10 @@ class _Fragments:
             + _j(BASE_URL + "/checkout")
             + '}},{"key":"page_title","value":{"string_value":"Checkout"}}'
         )
+        # Per device row: where it is and which browser it is (no DataFrame attrs: pandas
+        # deep-copies those on every column read).
+        self.device_geo = devices["geo"].to_numpy()
+        self.device_profile = devices["device_profile"].to_numpy()
         self.pseudo_id = (
             devices["client_number"].astype(str) + "." + devices["first_seen"].astype(str)
         ).to_numpy(dtype=object)
@@ -400,8 +462,8 @@ def _lines(day: pd.DataFrame, fragments: _Fragments, date: str) -> bytes:
         ',"user_pseudo_id":"',
         _strings(fragments.pseudo_id[device_row]),
         '"',
-        _strings(fragments.device[day.attrs["device_profile"][device_row]]),
-        _strings(fragments.geo[day.attrs["geo"][device_row]]),
+        _strings(fragments.device[fragments.device_profile[device_row]]),
+        _strings(fragments.geo[fragments.device_geo[device_row]]),
         _strings(fragments.first_touch[day["first_source"].to_numpy()]),
         _strings(fragments.collected[day["source"].to_numpy()]),
         _strings(ecommerce.astype(object)),
@@ -429,29 +491,26 @@ def write_ga4(
     world: World, folder: Path, compress: bool = False, as_of: int | None = None
 ) -> dict[str, int]:
     """Write ``events_YYYYMMDD.jsonl[.gz]`` per day into ``folder``; returns counts.
+    Each day is written as it is generated (``event_days``), so memory stays bounded.
 
     With ``as_of`` (unix), the export location as it looked then: only days that had
     ended, and only events that had arrived (the last three days may still grow).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    events, devices = build_events(world)
+    plan = plan_sessions(world)
+    devices = plan[1]
     days = world.config.days
     if as_of is not None:
-        events = events[events["arrival"].to_numpy() <= as_of * 1_000_000]
         days = max(0, min(days, (as_of - world.config.start_ts) // DAY))
     fragments = _Fragments(world, devices)
-    timestamp = events["timestamp"].to_numpy()
     first_day = world.config.start_ts // DAY
-    bounds = np.searchsorted(
-        timestamp, (first_day + np.arange(world.config.days + 1)) * DAY * 1_000_000
-    )
-    files = 0
-    for index in range(days):
-        day = events.iloc[bounds[index] : bounds[index + 1]]
-        day.attrs = {
-            "geo": devices["geo"].to_numpy(),
-            "device_profile": devices["device_profile"].to_numpy(),
-        }
+    files = events = purchases = 0
+    session_keys: list[np.ndarray] = []
+    for index, day in event_days(world, plan) if days else ():
+        if index >= days:
+            break
+        if as_of is not None:
+            day = day[day["arrival"].to_numpy() <= as_of * 1_000_000]
         date = np.datetime_as_string(np.datetime64(int(first_day + index), "D")).replace("-", "")
         body = _lines(day, fragments, date) if len(day) else b""
         name = f"events_{date}.jsonl"
@@ -466,10 +525,14 @@ def write_ga4(
         else:
             (folder / name).write_bytes(body)
         files += 1
-    written = events.iloc[: bounds[days]]
+        events += len(day)
+        purchases += int((day["slot"] == PURCHASE_SLOT).sum())
+        # A session is its browser and its id (a session may cross midnight).
+        keys = (day["device_row"].to_numpy() << 32) | day["ga_session_id"].to_numpy()
+        session_keys.append(np.unique(keys))
     return {
         "files": files,
-        "events": len(written),
-        "sessions": written.groupby(["device_row", "ga_session_id"]).ngroups,
-        "purchases": int((written["slot"] == PURCHASE_SLOT).sum()),
+        "events": events,
+        "sessions": len(np.unique(np.concatenate(session_keys))) if session_keys else 0,
+        "purchases": purchases,
     }

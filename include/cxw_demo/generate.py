@@ -48,6 +48,7 @@ def generate(
     gzip_web: bool = False,
     as_of: dt.datetime | dt.date | str | None = None,
     faults: Iterable[str] = (),
+    spike_day: dt.date | str | None = None,
 ) -> dict[str, Any]:
     """Simulate the shop and write all four sources into ``out_dir``; returns the manifest.
 
@@ -56,6 +57,11 @@ def generate(
     an incremental pipeline sees (orders change status, refunds and survey re-exports
     arrive, recent GA4 days are rewritten). Without it, everything up to ``end``, settled.
     ``faults`` names malformed records to plant afterwards (see ``faults.FAULTS``, or "all").
+    ``spike_day`` makes that day a sale: ten times the usual web traffic (GA4 events).
+
+    Memory stays bounded whatever the size: the world holds one row per customer, order,
+    ticket and web session; GA4 events, the bulk, are generated and written a day at a
+    time (``ga4.event_days``).
     """
     config = SimulationConfig(
         customers=customers,
@@ -63,6 +69,7 @@ def generate(
         end=_date(end),
         seed=seed,
         gzip_web=gzip_web,
+        spike_day=None if spike_day is None else _date(spike_day),
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -84,6 +91,7 @@ def generate(
         "seed": seed,
         "gzip_web": gzip_web,
         "as_of": None if cutoff is None else _iso(cutoff),
+        "spike_day": None if config.spike_day is None else config.spike_day.isoformat(),
         "order_field_id": ORDER_FIELD_ID,
         "paths": {
             "orders_db": ORDERS_DB,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cxw_demo.calendar_weights import DAY, HOUR_WEIGHTS, day_weights, sample_times
+from cxw_demo.config import SimulationConfig
 from cxw_demo.vocabulary import COUNTRIES, DEVICES, TRAFFIC_SOURCES
 from cxw_demo.world import World, stream
 
@@ -148,6 +149,8 @@ def build_sessions(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     parts.append(_sessions(rows, at, BROWSE, ANCHOR_START, customer_id=0, login=False))
 
+    if config.spike_day is not None:
+        parts.append(_sale_visits(config, parts, len(devices)))
     sessions = pd.concat(parts, ignore_index=True)
     sessions = sessions.sort_values(["anchor_at", "device_row"], kind="stable").reset_index(
         drop=True
@@ -194,3 +197,15 @@ def _sessions(
             "order_row": -1,
         }
     )
+
+
+def _sale_visits(config: SimulationConfig, parts: list[pd.DataFrame], devices: int) -> pd.DataFrame:
+    """A sale day: anonymous browsing on existing browsers, ``spike_factor - 1`` times the
+    day's other sessions, at the day's usual hours (its own random stream)."""
+    rng = stream(config, "web sale")
+    day_start = int(config.start_ts + (config.spike_day - config.start).days * DAY)
+    anchors = np.concatenate([part["anchor_at"].to_numpy() for part in parts])
+    usual = int(((anchors >= day_start) & (anchors < day_start + DAY)).sum())
+    count = max(1, usual) * (config.spike_factor - 1)
+    at = day_start + rng.choice(24, count, p=HOUR_WEIGHTS) * 3600 + rng.integers(0, 3600, count)
+    return _sessions(rng.integers(0, devices, count), at, BROWSE, ANCHOR_START, 0, False)

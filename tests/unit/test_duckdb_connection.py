@@ -1,0 +1,90 @@
+"""Every DuckDB connection of cxw, and dbt's, opens with the settings' limits."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from cxw import duckdb_connection, warehouse
+from cxw.settings import SettingError, Settings
+
+READ_BACK = (
+    "select current_setting('memory_limit') as memory_limit, "
+    "current_setting('threads') as threads, "
+    "current_setting('temp_directory') as temp_directory"
+)
+
+
+def test_defaults_are_sized_for_a_laptop(cxw_home: Path, monkeypatch) -> None:
+    for name in ("CXW_DUCKDB_MEMORY_LIMIT", "CXW_DUCKDB_THREADS", "CXW_DUCKDB_TEMP_DIRECTORY"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings.from_env()
+    with duckdb_connection.connect() as connection:
+        memory, threads, temp = connection.execute(READ_BACK).fetchone()
+    # DuckDB reports 2GB (decimal) as 1.8 GiB.
+    assert memory == "1.8 GiB"
+    assert threads == (os.cpu_count() or 1)
+    assert Path(temp) == cxw_home.resolve() / "duckdb-tmp" == settings.duckdb_temp_dir
+
+
+def test_connections_read_the_environment(cxw_home: Path, tmp_path: Path, monkeypatch) -> None:
+    spill = tmp_path / "spill" / "duckdb"
+    monkeypatch.setenv("CXW_DUCKDB_MEMORY_LIMIT", "512MB")
+    monkeypatch.setenv("CXW_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("CXW_DUCKDB_TEMP_DIRECTORY", str(spill))
+    database = tmp_path / "file.duckdb"
+    with duckdb_connection.connect(database) as connection:
+        connection.execute("create table t as select 1 as x")
+        assert connection.execute(READ_BACK).fetchone() == ("488.2 MiB", 1, str(spill))
+    with duckdb_connection.connect(database, read_only=True) as connection:
+        assert connection.execute(READ_BACK).fetchone() == ("488.2 MiB", 1, str(spill))
+        with pytest.raises(Exception, match="read-only"):
+            connection.execute("create table u as select 1 as x")
+    assert spill.is_dir(), "the temporary directory is created with its parents"
+
+
+def test_a_build_larger_than_the_memory_limit_spills(cxw_home: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CXW_DUCKDB_MEMORY_LIMIT", "64MB")
+    monkeypatch.setenv("CXW_DUCKDB_THREADS", "1")
+    with duckdb_connection.connect() as connection:
+        # About 160 MB of rows sorted, over the limit: without a temporary directory
+        # DuckDB fails this with "Out of Memory"; with one it spills and finishes.
+        count, = connection.execute(
+            "select count(*) from (select i, md5(i::varchar) as h from range(2000000) t(i) "
+            "order by h)"
+        ).fetchone()
+    assert count == 2_000_000
+
+
+def test_an_unusable_value_names_the_setting(cxw_home: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CXW_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(SettingError, match="CXW_DUCKDB_MEMORY_LIMIT"):
+        Settings.from_env()
+    assert Settings.from_env(lenient=True).duckdb_memory_limit == "2GB"
+    monkeypatch.delenv("CXW_DUCKDB_MEMORY_LIMIT")
+    monkeypatch.setenv("CXW_DUCKDB_THREADS", "none")
+    with pytest.raises(SettingError, match="CXW_DUCKDB_THREADS"):
+        Settings.from_env()
+
+
+def test_the_dbt_profile_gets_the_settings(cxw_home: Path, tmp_path: Path, monkeypatch) -> None:
+    spill = tmp_path / "dbt-spill"
+    monkeypatch.setenv("CXW_DUCKDB_MEMORY_LIMIT", "768MB")
+    monkeypatch.setenv("CXW_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("CXW_DUCKDB_TEMP_DIRECTORY", str(spill))
+    settings = Settings.from_env()
+    settings.warehouse_path.parent.mkdir(parents=True)
+    output = warehouse.run_dbt(
+        settings, "show", "--inline", READ_BACK, "--output", "json", "--log-format", "json"
+    )
+    shown = [
+        json.loads(line)["data"]["preview"]
+        for line in output.splitlines()
+        if line.startswith("{") and "preview" in json.loads(line).get("data", {})
+    ]
+    assert json.loads(shown[0]) == [
+        {"memory_limit": "732.4 MiB", "threads": 1, "temp_directory": str(spill)}
+    ]
