@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -77,14 +78,10 @@ def test_the_dbt_profile_gets_the_settings(cxw_home: Path, tmp_path: Path, monke
     monkeypatch.setenv("CXW_DUCKDB_TEMP_DIRECTORY", str(spill))
     settings = Settings.from_env()
     settings.warehouse_path.parent.mkdir(parents=True)
-    output = warehouse.run_dbt(
-        settings, "show", "--inline", READ_BACK, "--output", "json", "--log-format", "json"
-    )
-    shown = [
-        json.loads(line)["data"]["preview"]
-        for line in output.splitlines()
-        if line.startswith("{") and "preview" in json.loads(line).get("data", {})
-    ]
-    assert json.loads(shown[0]) == [
+    output = warehouse.run_dbt(settings, "show", "--inline", READ_BACK, "--output", "json")
+    # dbt runs in this process; its output is the messages it logged, the preview a JSON
+    # object {"show": [rows]} among them.
+    shown, _ = json.JSONDecoder().raw_decode(output[re.search(r'\{\s*"show"', output).start():])
+    assert shown["show"] == [
         {"memory_limit": "732.4 MiB", "threads": 1, "temp_directory": str(spill)}
     ]
