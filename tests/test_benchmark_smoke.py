@@ -46,4 +46,8 @@ def test_benchmark_emits_every_stage_on_a_tiny_company(tmp_path: Path) -> None:
     floor = results["floor"]
     assert floor["read_all_landed"]["rows"] > 0
     assert floor["headline_query"]["tickets"] >= 0
+    # dbt over its own compiled SQL, for the full build and the day (None: dbt ran nothing).
+    assert set(floor["dbt_build_x_own_sql"]) == {"full", "day"}
+    assert floor["dbt_build_x_own_sql"]["full"] > 0
+    assert floor["own_sql_seconds"]["full"] > 0
     assert "slowest stage" in done.stdout

@@ -1,5 +1,5 @@
-"""dbt build (models, data tests and unit tests) on a hand-made raw layer, and the service
-mart's values checked against numbers computed by hand.
+"""dbt build (models and data tests; unit tests: test_unit_tests.py) on a hand-made raw
+layer, and the service mart's values checked against numbers computed by hand.
 
 The raw helpdesk and survey batches are written straight into the lake in the landed
 layout; the orders come through the real extractor from the tiny shop database.
