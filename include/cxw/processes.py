@@ -62,7 +62,9 @@ class Component:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        log.info("started %s (pid %d): %s", self.name, self.process.pid, " ".join(self.command))
+        program, *args = self.command
+        log.info("started %s (pid %d): %s", self.name, self.process.pid,
+                 " ".join([Path(program).name, *args]))
 
     @property
     def alive(self) -> bool:
