@@ -28,23 +28,7 @@ instances as (
 
     select * from policy_applied
     {% if is_incremental() %}
-    where ticket_id in (
-
-        select ticket_id from policy_applied
-        where loaded_at > {{ loaded_at_watermark(this) }}
-            or reached_at is null
-
-        union
-
-        select policy_applied.ticket_id
-        from policy_applied
-        left join {{ this }} as built
-            on policy_applied.sla_event_id = built.sla_event_id
-            and policy_applied.target_minutes = built.target_minutes
-            and policy_applied.is_business_hours = built.is_business_hours
-        where built.sla_event_id is null
-
-    )
+    where ticket_id in ({{ sla_tickets_to_measure('policy_applied') }})
     {% endif %}
 
 ),
