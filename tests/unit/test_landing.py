@@ -113,7 +113,7 @@ def test_every_source_has_one_shape() -> None:
     from cxw.sources import Entity, helpdesk, orders, surveys, web
 
     for module in (helpdesk, orders, surveys, web):
-        assert module.SOURCE == module.__name__.rsplit(".", 1)[-1]
+        assert module.__name__.rsplit(".", 1)[-1] == module.SOURCE
         assert module.ENTITIES and all(
             isinstance(entity, Entity) and name == entity.name
             for name, entity in module.ENTITIES.items()
