@@ -103,3 +103,33 @@ def test_rejection_message_masks_emails_and_leaves_out_raw_records(cxw_home: Pat
     message = str(caught.value)
     assert "expect_column_values_to_not_be_null" in message and "<masked>" in message
     assert "ada@example.com" not in message and "whole raw row" not in message
+
+
+def test_every_source_has_one_shape() -> None:
+    """Each source module declares its entities as data and yields batches for a window:
+    what the one landing path (``land_batches``) needs, and all it needs."""
+    import inspect
+
+    from cxw.sources import Entity, helpdesk, orders, surveys, web
+
+    for module in (helpdesk, orders, surveys, web):
+        assert module.__name__.rsplit(".", 1)[-1] == module.SOURCE
+        assert module.ENTITIES and all(
+            isinstance(entity, Entity) and name == entity.name
+            for name, entity in module.ENTITIES.items()
+        ), module.SOURCE
+        assert inspect.isgeneratorfunction(module.batches), module.SOURCE
+
+
+def test_the_sync_state_entry_keeps_the_first_window_and_never_moves_back() -> None:
+    from datetime import timedelta
+
+    from cxw.landing import landed_entry
+
+    first = landed_entry(WINDOW, 3, None, {"cursor": "c1"})
+    assert first["first_batch_id"] == first["batch_id"] == WINDOW.batch_id
+    assert first["cursor"] == "c1" and first["rows"] == 3
+    earlier = Window(WINDOW.start - timedelta(days=5), WINDOW.end - timedelta(days=5))
+    backfill = landed_entry(earlier, 1, first, {})
+    assert backfill["first_batch_id"] == WINDOW.batch_id, "the first landed window stays"
+    assert backfill["landed_until"] == WINDOW.end.isoformat(), "a backfill does not move it back"
