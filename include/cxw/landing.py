@@ -17,7 +17,6 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,9 @@ import pyarrow.parquet as pq
 from cxw.errors import PermanentError
 from cxw.lake import BATCH_ID, Window, add_batch_columns, batch_path, write_table_atomic
 from cxw.ledger import RejectedLedger, RunRecord, one_line, quarantine_unreadable
-from cxw.schema import PARSE_ERRORS, coerce
+from cxw.schema import PARSE_ERRORS
 from cxw.settings import Settings
-from cxw.sources import Batch, Rejected, Unreadable
+from cxw.sources import Batch, PendingBatch, Rejected, StreamedBatch, Unreadable, typed_batch
 from cxw.state import SyncState
 from cxw.validation import ValidationReport, suite_path, validate_frame
 
@@ -102,35 +101,6 @@ def land_batch(
         origin=origin,
         settings=settings,
     )
-
-
-@dataclass(frozen=True)
-class PendingBatch:
-    """One batch read from its source and typed, not validated yet (see ``land_table``)."""
-
-    table: pa.Table
-    validation_frame: pd.DataFrame
-    window: Window
-    origin: str
-    #: Extra fields for the unit's sync state once landed (a cursor, pages read).
-    state: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> int:
-        return self.table.num_rows
-
-
-def typed_batch(
-    records: pd.DataFrame,
-    columns: Mapping[str, str],
-    window: Window,
-    origin: str,
-    state: Mapping[str, Any] | None = None,
-) -> PendingBatch:
-    """Type ``records`` by the contract's ``columns``: what ``land_batch`` lands."""
-    typed = coerce(records, columns)
-    table = pa.Table.from_pandas(typed.drop(columns=[PARSE_ERRORS]), preserve_index=False)
-    return PendingBatch(table, typed, window, origin, state or {})
 
 
 def groups(
@@ -268,18 +238,6 @@ def _quarantine(
 
 
 # -- a batch too big to hold: landed chunk by chunk -------------------------------------
-
-
-@dataclass(frozen=True)
-class StreamedBatch:
-    """One batch read in chunks (a GA4 export day of any size): ``chunks()`` yields it
-    as consecutive ``PendingBatch`` pieces of the same window, each typed alike, so only
-    one chunk is in memory at a time."""
-
-    chunks: Callable[[], Iterator[PendingBatch]]
-    window: Window
-    origin: str
-    state: Mapping[str, Any] = field(default_factory=dict)
 
 
 def land_chunks(batch: StreamedBatch, *, source: str, entity: str, settings: Settings) -> int:

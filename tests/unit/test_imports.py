@@ -41,16 +41,22 @@ def imported_names(path: Path, module: str) -> Iterator[str]:
 
 def import_graph(root: Path = INCLUDE) -> dict[str, set[str]]:
     """Module -> the modules of ``root`` it imports (importing ``a.b.c`` runs ``a`` and
-    ``a.b`` first: they count too)."""
+    ``a.b`` first: they count too, except the importing module's own enclosing packages,
+    which Python has initialised before the module runs: a package's ``__init__`` that
+    re-exports its submodules is not a cycle with them, unless a submodule imports names
+    from it)."""
     paths = {module_name(path, root): path for path in sorted(root.rglob("*.py"))}
     graph = {}
     for module, path in paths.items():
-        names = {
+        named = set(imported_names(path, module))
+        implied = {
             ".".join(parts[:end])
-            for name in imported_names(path, module)
+            for name in named
             for parts in [name.split(".")]
-            for end in range(1, len(parts) + 1)
+            for end in range(1, len(parts))
         }
+        enclosing = {".".join(module.split(".")[:end]) for end in range(1, module.count(".") + 1)}
+        names = named | (implied - enclosing)
         graph[module] = (names & set(paths)) - {module}
     return graph
 
@@ -90,9 +96,22 @@ def test_the_graph_sees_every_kind_of_import(tmp_path: Path) -> None:
     )
     graph = import_graph(tmp_path)
     assert graph["pkg.a"] == {"pkg", "pkg.b"}
-    assert graph["pkg.b"] == {"pkg", "pkg.sub", "pkg.sub.c"}
-    assert graph["pkg.sub.c"] == {"pkg", "pkg.a"}
+    # pkg.b's and pkg.sub.c's enclosing package ``pkg`` ran before them: not an edge.
+    assert graph["pkg.b"] == {"pkg.sub", "pkg.sub.c"}
+    assert graph["pkg.sub.c"] == {"pkg.a"}
     assert find_cycle(graph) == ["pkg.a", "pkg.b", "pkg.sub.c", "pkg.a"]
+
+
+def test_a_package_re_exporting_its_submodules_is_no_cycle(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("from pkg.a import f\n")
+    (package / "a.py").write_text("from pkg.b import g\n")
+    (package / "b.py").write_text("g = 1\n")
+    assert find_cycle(import_graph(tmp_path)) is None
+    # ... unless a submodule imports names from the package itself.
+    (package / "b.py").write_text("from pkg import f\n")
+    assert find_cycle(import_graph(tmp_path)) == ["pkg", "pkg.a", "pkg.b", "pkg"]
     assert find_cycle({"x": {"y"}, "y": set()}) is None
 
 

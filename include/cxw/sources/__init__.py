@@ -13,15 +13,16 @@ Where the rows go (validation, the lake, the sync state, the rejected-file ledge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
 
 from cxw.lake import Window
-
-if TYPE_CHECKING:
-    from cxw.landing import PendingBatch, StreamedBatch
+from cxw.schema import PARSE_ERRORS, coerce
 
 #: Where an entity's first landed window starts reading: everything changed before the
 #: sync began (long-standing customers, agents, old tickets) lands with it.
@@ -83,3 +84,44 @@ def is_first_window(previous: Mapping[str, Any] | None, window: Window) -> bool:
     """Whether ``window`` is the unit's first landed one (or a rerun of it): then it
     reads the whole history from ``HISTORY_START``, every time, so reruns agree."""
     return not previous or previous.get("first_batch_id") == window.batch_id
+
+
+@dataclass(frozen=True)
+class PendingBatch:
+    """One batch read from its source and typed, not validated yet (see ``land_table``)."""
+
+    table: pa.Table
+    validation_frame: pd.DataFrame
+    window: Window
+    origin: str
+    #: Extra fields for the unit's sync state once landed (a cursor, pages read).
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
+
+
+def typed_batch(
+    records: pd.DataFrame,
+    columns: Mapping[str, str],
+    window: Window,
+    origin: str,
+    state: Mapping[str, Any] | None = None,
+) -> PendingBatch:
+    """Type ``records`` by the contract's ``columns``: what ``land_batch`` lands."""
+    typed = coerce(records, columns)
+    table = pa.Table.from_pandas(typed.drop(columns=[PARSE_ERRORS]), preserve_index=False)
+    return PendingBatch(table, typed, window, origin, state or {})
+
+
+@dataclass(frozen=True)
+class StreamedBatch:
+    """One batch read in chunks (a GA4 export day of any size): ``chunks()`` yields it
+    as consecutive ``PendingBatch`` pieces of the same window, each typed alike, so only
+    one chunk is in memory at a time."""
+
+    chunks: Callable[[], Iterator[PendingBatch]]
+    window: Window
+    origin: str
+    state: Mapping[str, Any] = field(default_factory=dict)

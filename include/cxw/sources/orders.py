@@ -16,9 +16,16 @@ import sqlalchemy as sa
 
 from cxw.errors import PermanentError
 from cxw.lake import Window
-from cxw.landing import PendingBatch, typed_batch
 from cxw.ledger import one_line
-from cxw.sources import HISTORY_START, Batch, Entity, Previous, is_first_window
+from cxw.sources import (
+    HISTORY_START,
+    Batch,
+    Entity,
+    PendingBatch,
+    Previous,
+    is_first_window,
+    typed_batch,
+)
 
 SOURCE = "orders"
 OVERLAP = timedelta(hours=1)

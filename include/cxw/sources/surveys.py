@@ -26,8 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from cxw.lake import Window
-from cxw.landing import PendingBatch, typed_batch
-from cxw.sources import Batch, Entity, Previous, Unreadable
+from cxw.sources import Batch, Entity, PendingBatch, Previous, Unreadable, typed_batch
 from cxw.sources.location import Location
 
 SOURCE = "surveys"

@@ -49,10 +49,9 @@ import pyarrow.json as pajson
 import yaml
 
 from cxw.lake import Window
-from cxw.landing import PendingBatch, StreamedBatch
 from cxw.schema import PARSE_ERRORS
 from cxw.settings import DBT_PROJECT_DIR
-from cxw.sources import Batch, Entity, Rejected, Unreadable
+from cxw.sources import Batch, Entity, PendingBatch, Rejected, StreamedBatch, Unreadable
 from cxw.sources.location import Location
 
 SOURCE = "web"

@@ -58,8 +58,7 @@ from typing import Any
 import pandas as pd
 
 from cxw.lake import Window
-from cxw.landing import PendingBatch, typed_batch
-from cxw.sources import HISTORY_START, Batch, Entity, Previous
+from cxw.sources import HISTORY_START, Batch, Entity, PendingBatch, Previous, typed_batch
 from cxw.sources.helpdesk.client import (
     BACKOFF_CAP_SECONDS,
     BACKOFF_SECONDS,
