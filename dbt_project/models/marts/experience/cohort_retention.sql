@@ -55,7 +55,9 @@ cohort_spans as (
 
 cohort_months as (
 
-    {{ months_between_series('cohort_spans', 'cohort_spans.cohort_month', 'cohort_spans.last_month', 'activity_month') }}
+    {{ months_between_series(
+        'cohort_spans', 'cohort_spans.cohort_month', 'cohort_spans.last_month', 'activity_month'
+    ) }}
 
 ),
 
@@ -76,7 +78,10 @@ final as (
 
     select
         cohort_months.cohort_month,
-        cast({{ dbt.datediff('cohort_months.cohort_month', 'cohort_months.activity_month', 'month') }} as integer)
+        cast(
+            {{ dbt.datediff('cohort_months.cohort_month', 'cohort_months.activity_month', 'month') }}  -- noqa: LT05
+            as integer
+        )
             as months_since_first_order,
         cast(cohorts.cohort_size as integer) as cohort_size,
         cast(coalesce(active.active_customers, 0) as integer) as active_customers,

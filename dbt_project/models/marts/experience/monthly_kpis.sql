@@ -55,7 +55,7 @@ churn_events as (
         {{ dbt.dateadd('day', var('churn_days'), 'order_date') }} as churned_on
     from orders
     where next_order_date is null
-        or {{ dbt.datediff('order_date', 'next_order_date', 'day') }} >= {{ var('churn_days') }}
+        or {{ dbt.datediff('order_date', 'next_order_date', 'day') }} >= {{ var('churn_days') }}  -- noqa: LT05
 
 ),
 

@@ -141,11 +141,14 @@ compared as (
         100.0 * (shares.p_without - shares.d_without) as nps_without,
         overall.nps_overall,
         shares.n_with * 1.0 / nullif(overall.respondents, 0) as prevalence,
-        (shares.p_with + shares.d_with - (shares.p_with - shares.d_with) * (shares.p_with - shares.d_with))
-            / nullif(shares.n_with, 0) as variance_with,
-        (shares.p_without + shares.d_without
-            - (shares.p_without - shares.d_without) * (shares.p_without - shares.d_without))
-            / nullif(shares.n_without, 0) as variance_without
+        (
+            shares.p_with + shares.d_with
+            - (shares.p_with - shares.d_with) * (shares.p_with - shares.d_with)
+        ) / nullif(shares.n_with, 0) as variance_with,
+        (
+            shares.p_without + shares.d_without
+            - (shares.p_without - shares.d_without) * (shares.p_without - shares.d_without)
+        ) / nullif(shares.n_without, 0) as variance_without
     from shares
     cross join overall
 

@@ -43,8 +43,10 @@ judged as (
 
     select
         *,
-        elapsed_minutes > target_minutes
-            or (reached_at is null and sla_due_at < {{ as_of_end_at() }}) as is_breached
+        (
+            elapsed_minutes > target_minutes
+            or (reached_at is null and sla_due_at < {{ as_of_end_at() }})
+        ) as is_breached
     from instances
 
 ),

@@ -160,8 +160,10 @@ final as (
         ticket_days.channel,
         groups.group_name,
         cast(day_fields.assignee_id as bigint) as assignee_id,
-        cast({{ dbt.datediff('cast(ticket_days.created_at as date)', 'ticket_days.backlog_date', 'day') }}
-            as integer) as age_days
+        cast(
+            {{ dbt.datediff('cast(ticket_days.created_at as date)', 'ticket_days.backlog_date', 'day') }}  -- noqa: LT05
+            as integer
+        ) as age_days
     from ticket_days
     inner join day_fields
         on ticket_days.ticket_id = day_fields.ticket_id
