@@ -2,22 +2,27 @@
 
     .venv/bin/python -m benchmarks.run --customers 300 --days 60 [--out results.json]
                                        [--through-airflow] [--scratch /tmp/cxw-bench]
+    .venv/bin/python -m benchmarks.run --sizes 500,5000,50000 --days 365 [--out curve.json]
 
-Data generation is timed apart and not counted. Every stage is called in this process
-(dbt runs in it too, through dbtRunner, as in the DAGs). Peak memory is sampled with psutil every
-50 ms: the resident set of this process plus all its children (dbt), summed; without
-psutil it falls back to ``resource.getrusage`` maxima (whole-run peaks, not per stage).
+Data generation is timed apart and not counted. Every stage (and each generation) runs
+in a fresh child process (forked from a fork server that has imported the pipeline), so
+its peak memory is the pipeline's own (the stage's process, dbt running in it through
+dbtRunner as in the DAGs, and any children), never the benchmark's generated data or
+another stage's leftovers: the resident set of the child and its descendants, summed,
+sampled with psutil every 50 ms; without psutil, the child's ``resource.getrusage``
+maxima (self, children). A stage's seconds are its work alone, after the child's imports.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import multiprocessing
 import os
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -61,68 +66,106 @@ class Stage:
 # -- measuring ---------------------------------------------------------------------------
 
 
-def _tree_rss() -> int:
-    """Resident bytes of this process and all its descendants (dbt, its threads)."""
+def memory_method() -> str:
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        return "resource.getrusage maxrss of the stage's process (self, children)"
+    return (
+        f"psutil RSS of the stage's own process + its children, sampled every "
+        f"{SAMPLE_SECONDS * 1000:.0f} ms"
+    )
+
+
+def _tree_peak(pid: int) -> int:
+    """Resident bytes of process ``pid`` and its descendants (0 once it has gone)."""
     import psutil
 
-    me = psutil.Process()
-    total = me.memory_info().rss
-    for child in me.children(recursive=True):
+    try:
+        process = psutil.Process(pid)
+        total = process.memory_info().rss
+        children = process.children(recursive=True)
+    except psutil.Error:
+        return 0
+    for child in children:
         with suppress(psutil.Error):  # the child exited between listing and reading
             total += child.memory_info().rss
     return total
 
 
-def _rusage_peak() -> int:
-    """Fallback: the larger of this process's and its children's lifetime peak RSS."""
+def _child(send: Any, work: Callable[..., Any], args: tuple, env: dict[str, str]) -> None:
     import resource
 
+    # The fork server started with the environment of its time: take the caller's.
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        result: Any = ("ok", work(*args))
+    except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises
+        result = ("error", f"{type(error).__name__}: {error}")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) * 1024  # Linux reports KiB
+    send.send((*result, max(own, children) * 1024))  # Linux reports KiB
+    send.close()
 
 
-def memory_method() -> str:
+def in_child(work: Callable[..., Any], *args: Any) -> tuple[Any, int]:
+    """``work(*args)`` in a fresh process, in the current environment: its result and
+    the peak resident bytes of that process and its children, sampled (``memory_method``).
+
+    The process is forked from a fork server that has imported the pipeline once (as a
+    task process has) and holds no generated data, so nothing of the benchmark's own
+    is counted, and no stage pays the imports in its time."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["cxw.pipeline", "cxw_demo.generate"])
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(send, work, args, dict(os.environ)))
+    process.start()
+    send.close()
+    sampled = memory_method().startswith("psutil")
+    peak = 0
     try:
-        import psutil  # noqa: F401
-    except ImportError:
-        return "resource.getrusage maxrss (self, children): lifetime peaks"
-    return f"psutil RSS of process + children, sampled every {SAMPLE_SECONDS * 1000:.0f} ms"
-
-
-@contextmanager
-def peak_memory() -> Iterator[list[int]]:
-    """Yields a one-item list that holds the stage's peak RSS in bytes once it ends."""
-    if memory_method().startswith("resource"):
-        peak = [0]
-        yield peak
-        peak[0] = _rusage_peak()
-        return
-    peak = [_tree_rss()]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(SAMPLE_SECONDS):
-            peak[0] = max(peak[0], _tree_rss())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield peak
+        while not receive.poll(SAMPLE_SECONDS):
+            if not process.is_alive():
+                raise RuntimeError(f"{work.__name__} died (exit {process.exitcode})")
+            if sampled:
+                peak = max(peak, _tree_peak(process.pid))
+        status, value, maxrss = receive.recv()
     finally:
-        done.set()
-        sampler.join()
-        peak[0] = max(peak[0], _tree_rss())
+        process.join()
+    if status != "ok":
+        raise RuntimeError(f"{work.__name__}{args}: {value}")
+    return value, peak if sampled and peak else maxrss
 
 
-def timed(name: str, work: Callable[[], Any], rows: Callable[[Any], int]) -> Stage:
-    """Run one stage; ``rows`` turns its result into the rows it handled."""
-    with peak_memory() as peak:
-        began = time.perf_counter()
-        result = work()
-        seconds = time.perf_counter() - began
-    count = rows(result)
-    return Stage(name, seconds, count, count / seconds if seconds else 0.0, peak[0] / 2**20)
+def stage_work(name: str, start: date, end: date) -> tuple[float, int]:
+    """One stage as the DAG task calls it (in the child): its seconds and its rows."""
+    window = (midnight(start), midnight(end + timedelta(days=1)))
+    began = time.perf_counter()
+    if name.startswith("extract "):
+        result = SOURCES[name.removeprefix("extract ")](*window)
+        return time.perf_counter() - began, sum(result.values())
+    if name == "publish":
+        result = pipeline.publish()
+        return time.perf_counter() - began, sum(result.values())
+    work = {
+        "dbt build": lambda: pipeline.build_warehouse(end),
+        "validate marts": pipeline.validate_marts,
+        "reports": pipeline.build_reports,
+    }[name]
+    work()
+    seconds = time.perf_counter() - began
+    return seconds, mart_rows()
+
+
+def timed(name: str, start: date, end: date) -> Stage:
+    """Run one stage in its own process and measure it."""
+    (seconds, count), peak = in_child(stage_work, name, start, end)
+    return Stage(name, seconds, count, count / seconds if seconds else 0.0, peak / 2**20)
+
+
+STAGES = [*(f"extract {source}" for source in SOURCES), "dbt build", "validate marts",
+          "publish", "reports"]
 
 
 # -- the pipeline's stages ---------------------------------------------------------------
@@ -140,22 +183,14 @@ def run_stages(start: date, end: date, own_sql: dict[str, float] | None = None) 
     """Extract ``[start, end]`` from every source, then build, validate, publish, report
     as of ``end``: the same calls the DAG tasks make, one window each. ``own_sql`` gets
     ``seconds``: the build's own SQL straight in DuckDB (not a stage, not counted)."""
-    window = (midnight(start), midnight(end + timedelta(days=1)))
-    stages = [
-        timed(f"extract {source}", lambda extract=extract: extract(*window),
-              lambda landed: sum(landed.values()))
-        for source, extract in SOURCES.items()
-    ]
     results = Settings.from_env().home / "dbt" / "target" / "run_results.json"
-    before = results.stat().st_mtime_ns if results.exists() else None
-    stages.append(timed("dbt build", lambda: pipeline.build_warehouse(end),
-                        lambda _: mart_rows()))
-    if own_sql is not None:
-        ran = results.exists() and results.stat().st_mtime_ns != before
-        own_sql["seconds"] = own_sql_seconds(Settings.from_env()) if ran else 0.0
-    stages.append(timed("validate marts", pipeline.validate_marts, lambda _: mart_rows()))
-    stages.append(timed("publish", pipeline.publish, lambda counts: sum(counts.values())))
-    stages.append(timed("reports", pipeline.build_reports, lambda _: mart_rows()))
+    stages = []
+    for name in STAGES:
+        before = results.stat().st_mtime_ns if results.exists() else None
+        stages.append(timed(name, start, end))
+        if name == "dbt build" and own_sql is not None:
+            ran = results.exists() and results.stat().st_mtime_ns != before
+            own_sql["seconds"] = own_sql_seconds(Settings.from_env()) if ran else 0.0
     return stages
 
 
@@ -184,8 +219,14 @@ def generate_sources(
     """The demo company's sources as they stood at ``as_of`` midnight. The simulated
     period always ends at ``last_day`` so both cuts come from the same world."""
     began = time.perf_counter()
-    manifest = generate(out, customers, start, last_day, seed=SEED, as_of=as_of)
-    return {"seconds": time.perf_counter() - began, "counts": manifest["counts"]}
+    counts, peak = in_child(generated_counts, out, customers, start, last_day, as_of)
+    return {"seconds": time.perf_counter() - began, "counts": counts, "peak_rss_mib": peak / 2**20}
+
+
+def generated_counts(
+    out: Path, customers: int, start: date, last_day: date, as_of: date
+) -> dict[str, Any]:
+    return generate(out, customers, start, last_day, seed=SEED, as_of=as_of)["counts"]
 
 
 # -- the floor ---------------------------------------------------------------------------
@@ -443,6 +484,112 @@ def scaling(customers: int, days: int, scratch: Path, long: Mapping[str, Any]) -
     }
 
 
+# -- the cost curve ----------------------------------------------------------------------
+
+
+def landed_rows(stages: list[Mapping[str, Any]]) -> int:
+    return sum(stage["rows"] for stage in stages if stage["name"].startswith("extract "))
+
+
+def peak_mib(stages: list[Mapping[str, Any]]) -> float:
+    return max(stage["peak_rss_mib"] for stage in stages)
+
+
+def exponent(small: float, large: float, small_size: float, large_size: float) -> float | None:
+    """How ``small`` -> ``large`` grows with size: log(large/small) / log(size ratio);
+    1 is linear. None where a ratio is not positive (nothing to compare)."""
+    if min(small, large, small_size, large_size) <= 0 or small_size == large_size:
+        return None
+    return math.log(large / small) / math.log(large_size / small_size)
+
+
+def cost_curve(sizes: list[int], days: int, scratch: Path) -> dict[str, Any]:
+    """The benchmark at each size (its own scratch home): seconds and peak memory of the
+    full history and of one more day, and how they grow between successive sizes, against
+    customers and against landed rows."""
+    runs = [benchmark(size, days, scratch / f"size-{size}", airflow=False) for size in sizes]
+    points = [
+        {
+            "customers": run["customers"],
+            "full_history_seconds": run["full_history_seconds"],
+            "full_history_peak_rss_mib": peak_mib(run["full_history"]),
+            "full_history_landed_rows": landed_rows(run["full_history"]),
+            "increment_seconds": run["increment_seconds"],
+            "increment_peak_rss_mib": peak_mib(run["increment"]),
+            "increment_landed_rows": landed_rows(run["increment"]),
+            "generation_peak_rss_mib": run["generation"]["history"]["peak_rss_mib"],
+        }
+        for run in runs
+    ]
+    growth = []
+    for small, large in zip(points, points[1:], strict=False):
+        by_customers = {
+            f"{measure}_exponent": exponent(
+                small[measure], large[measure], small["customers"], large["customers"]
+            )
+            for measure in (
+                "full_history_seconds",
+                "full_history_peak_rss_mib",
+                "increment_seconds",
+                "increment_peak_rss_mib",
+            )
+        }
+        growth.append(
+            {
+                "from_customers": small["customers"],
+                "to_customers": large["customers"],
+                **by_customers,
+                # Against the data: 1 means time grows exactly with the rows landed.
+                "full_history_seconds_exponent_vs_landed_rows": exponent(
+                    small["full_history_seconds"], large["full_history_seconds"],
+                    small["full_history_landed_rows"], large["full_history_landed_rows"],
+                ),
+                "increment_seconds_exponent_vs_landed_rows": exponent(
+                    small["increment_seconds"], large["increment_seconds"],
+                    small["increment_landed_rows"], large["increment_landed_rows"],
+                ),
+            }
+        )
+    return {
+        "days": days,
+        "memory_method": memory_method(),
+        "curve": points,
+        "growth": growth,
+        "runs": runs,
+    }
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def curve_report(results: Mapping[str, Any]) -> str:
+    lines = [
+        f"Cost curve, {results['days']} days of history; memory: {results['memory_method']}",
+        f"  {'customers':>10}{'landed rows':>13}{'full s':>9}{'full MiB':>10}"
+        f"{'day rows':>10}{'day s':>8}{'day MiB':>9}{'gen MiB':>9}",
+    ]
+    for point in results["curve"]:
+        lines.append(
+            f"  {point['customers']:>10,}{point['full_history_landed_rows']:>13,}"
+            f"{point['full_history_seconds']:>9.1f}{point['full_history_peak_rss_mib']:>10,.0f}"
+            f"{point['increment_landed_rows']:>10,}{point['increment_seconds']:>8.1f}"
+            f"{point['increment_peak_rss_mib']:>9,.0f}{point['generation_peak_rss_mib']:>9,.0f}"
+        )
+    lines.append("Growth exponents (log(t2/t1) / log(n2/n1); 1 = linear):")
+    for step in results["growth"]:
+        lines.append(
+            f"  {step['from_customers']:,} -> {step['to_customers']:,}: full history "
+            f"{_figure(step['full_history_seconds_exponent'])} by customers, "
+            f"{_figure(step['full_history_seconds_exponent_vs_landed_rows'])} by landed rows; "
+            f"one more day {_figure(step['increment_seconds_exponent'])} by customers, "
+            f"{_figure(step['increment_seconds_exponent_vs_landed_rows'])} by its rows; "
+            f"peak memory {_figure(step['full_history_peak_rss_mib_exponent'])} (full), "
+            f"{_figure(step['increment_peak_rss_mib_exponent'])} (day)"
+        )
+    return "\n".join(lines)
+
+
 # -- output ------------------------------------------------------------------------------
 
 
@@ -464,7 +611,8 @@ def report(results: Mapping[str, Any]) -> str:
     lines = [
         f"{results['customers']:,} customers x {results['days']} days "
         f"({results['period'][0]} .. {results['period'][1]}); memory: {results['memory_method']}",
-        f"generation (not counted): history {generation['history']['seconds']:.1f} s, "
+        f"generation (not counted): history {generation['history']['seconds']:.1f} s "
+        f"({generation['history']['peak_rss_mib']:,.0f} MiB), "
         f"next day {generation['next_day']['seconds']:.1f} s",
         "",
         table("Full history, one window:", results["full_history"]),
@@ -520,6 +668,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--sizes", type=lambda text: [int(n) for n in text.split(",")],
+                        default=None, help="e.g. 500,5000,50000: the cost curve over these "
+                        "company sizes (instead of one --customers run)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--through-airflow", action="store_true",
                         help="also run the full history through Airflow (slow)")
@@ -531,15 +682,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="cxw-bench-", dir="/tmp"))
     try:
-        results = benchmark(
-            args.customers, args.days, scratch, args.through_airflow, args.compare_days
-        )
+        if args.sizes:
+            results = cost_curve(args.sizes, args.days, scratch)
+        else:
+            results = benchmark(
+                args.customers, args.days, scratch, args.through_airflow, args.compare_days
+            )
     finally:
         if args.scratch is None:
             shutil.rmtree(scratch, ignore_errors=True)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(report(results))
+    if args.sizes:
+        print("\n\n".join([*(report(run) for run in results["runs"]), curve_report(results)]))
+    else:
+        print(report(results))
 
 
 if __name__ == "__main__":

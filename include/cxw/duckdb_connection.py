@@ -9,6 +9,7 @@ the same values through the profile (``dbt_project/profiles.yml``).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 import duckdb
@@ -25,5 +26,8 @@ def connect(
     """Open ``database`` (in memory by default) with the settings' DuckDB limits
     (``Settings.from_env()`` unless given)."""
     settings = settings or Settings.from_env()
-    settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
+    # DuckDB creates only the last level, when it first spills; a reader on a read-only
+    # home still opens (it fails only if it has to spill).
+    with suppress(OSError):
+        settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(database), read_only=read_only, config=settings.duckdb_config())
