@@ -1,9 +1,9 @@
 -- One row per SLA instance a ticket was held to: the four metrics of the policy matching
 -- the ticket's priority (after Zendesk's SLA metrics). The measuring is incremental
--- upstream (int_sla_reply_time_measured, int_sla_status_time_measured, by ticket, without
--- deleted tickets); this
--- table only puts them together and judges each instance as of the end of the run's data
--- date, so reruns of an old day give the same rows.
+-- upstream (int_sla_reply_time_measured, int_sla_status_time_measured, by ticket; deleted
+-- tickets already left them); this table only puts them together and judges each
+-- instance as of the end of the run's data date, so reruns of an old day give the same
+-- rows.
 {%- set double = type_double() %}
 
 with
