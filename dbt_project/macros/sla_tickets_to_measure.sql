@@ -1,12 +1,15 @@
 {#- The tickets an incremental SLA measuring model (`this`) measures again, from its
-    policy-applied instances (`instances`, a CTE): those whose instances or priority
-    landed since the model's last run, every ticket with an instance still running (it
+    policy-applied instances (`instances`, a CTE): those touched since the model's
+    last run (int_tickets_touched), every ticket with an instance still running (it
     runs to the as-of end), and every ticket whose built rows hold a target the policy no
     longer has (or no row at all). A `select ticket_id`, for `where ticket_id in (...)`. -#}
 {% macro sla_tickets_to_measure(instances) -%}
+    {{ tickets_touched_since_last_run() }}
+
+    union
+
     select ticket_id from {{ instances }}
-    where loaded_at > {{ loaded_at_watermark(this) }}
-        or reached_at is null
+    where reached_at is null
 
     union
 

@@ -8,7 +8,8 @@ new ticket 3 is opened and solved on the 7th, ticket 1 gets a CES answer, and on
 of batch 1 is sent again. Ticket 2 gets nothing new, but its waiting time and SLA run
 on with the as-of date, as do ticket 5's (unanswered, 60 of its 480 business minutes
 used by the end of the 5th: inside target then, breached by the 8th); ticket 4, solved,
-gets nothing new at all.
+gets nothing new at all. Ticket 6, answered and solved in batch 1, comes back deleted in
+batch 2: its rows leave every incremental ticket model, not only the marts.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ SERVICE_TABLES = ("tickets", "daily_kpis", "agents", "sla_events", "ticket_backl
 TICKET = {"submitter_id": None, "group_id": 1, "tags": "[]", "satisfaction_comment": None,
           "assignee_id": 10, "priority": "normal", "order_id_field": "",
           "satisfaction_score": "unoffered"}
+
+
+DELETED_TICKET = {**TICKET, "id": 6, "created_at": ts("2026-01-05 09:00"),
+                  "updated_at": ts("2026-01-05 09:45"), "status": "solved",
+                  "requester_id": 20, "channel": "email", "subject": "Typo"}
+# The incremental ticket models (schema intermediate), each keyed by ticket_id.
+TICKET_MODELS = (
+    "int_ticket_field_changes", "int_ticket_replies", "int_tickets_timed",
+    "int_ticket_spans_business_minutes", "int_ticket_status_spans",
+    "int_sla_reply_time_instances", "int_sla_reply_time_measured",
+    "int_sla_status_time_measured",
+)
 
 
 def land(settings: Settings, window: Window, source: str, entity: str, rows: list[dict]) -> None:
@@ -88,6 +101,7 @@ def land_first_batch(settings: Settings) -> None:
         {**TICKET, "id": 5, "created_at": ts("2026-01-05 15:00"),
          "updated_at": ts("2026-01-05 15:00"), "status": "new", "requester_id": 21,
          "channel": "web", "subject": "Hello?"},
+        DELETED_TICKET,
     ])
     land(settings, FIRST, "helpdesk", "ticket_events", [
         event(1, 100, 1, "2026-01-02 16:00", "Create", field_name="status", value="new"),
@@ -108,6 +122,11 @@ def land_first_batch(settings: Settings) -> None:
               value="solved", previous_value="new"),
         event(50, 500, 5, "2026-01-05 15:00", "Create", field_name="status", value="new"),
         event(51, 500, 5, "2026-01-05 15:00", "Comment", is_public=True, author_id=21),
+        event(60, 600, 6, "2026-01-05 09:00", "Create", field_name="status", value="new"),
+        event(61, 600, 6, "2026-01-05 09:00", "Comment", is_public=True, author_id=20),
+        event(62, 601, 6, "2026-01-05 09:30", "Comment", is_public=True, author_id=10),
+        event(63, 602, 6, "2026-01-05 09:45", "Change", field_name="status",
+              value="solved", previous_value="new"),
     ])
     land(settings, FIRST, "surveys", "responses", [
         {"response_id": "r1", "survey_type": "csat", "submitted_at": ts("2026-01-05 12:00"),
@@ -144,6 +163,7 @@ def land_second_batch(settings: Settings) -> None:
         {**TICKET, "id": 3, "created_at": ts("2026-01-07 14:00"),
          "updated_at": ts("2026-01-07 16:00"), "status": "solved", "requester_id": 21,
          "channel": "web", "subject": "Return"},
+        {**DELETED_TICKET, "updated_at": ts("2026-01-07 09:00"), "status": "deleted"},
     ])
     land(settings, SECOND, "helpdesk", "ticket_events", SECOND_BATCH_EVENTS)
     land(settings, SECOND, "surveys", "responses", [
@@ -235,6 +255,30 @@ def test_incremental_build_equals_a_full_refresh(
     # Ticket 2 got no new event: its wait still ran on to the end of the new as-of date.
     assert tickets.loc[2, "requester_wait_minutes"] == 14 * 60 + 3 * 24 * 60
     assert bool(tickets.loc[5, "is_first_reply_sla_breached"])
+
+
+def tickets_in_models(settings: Settings) -> dict[str, set[int]]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        return {
+            model: {
+                ticket_id
+                for (ticket_id,) in connection.execute(
+                    f"select distinct ticket_id from intermediate.{model}"  # noqa: S608
+                ).fetchall()
+            }
+            for model in TICKET_MODELS
+        }
+
+
+def test_a_ticket_deleted_later_leaves_every_incremental_ticket_model(
+    first_build: tuple[Settings, pd.DataFrame], incremental: Settings
+) -> None:
+    assert 6 in set(first_build[1]["ticket_id"])
+    for model, tickets in tickets_in_models(incremental).items():
+        assert 6 not in tickets, model
+        assert 1 in tickets, model
+    sla_tickets = set(service_tables(incremental.warehouse_path)["sla_events"]["ticket_id"])
+    assert 6 not in sla_tickets and 1 in sla_tickets
 
 
 def test_incremental_run_read_only_the_new_batch(incremental: Settings) -> None:

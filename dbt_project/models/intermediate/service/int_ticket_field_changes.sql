@@ -11,8 +11,11 @@
         incremental_strategy='delete+insert',
         unique_key='ticket_id',
         on_schema_change='append_new_columns',
+        post_hook='{{ drop_deleted_tickets() }}',
     )
 }}
+
+-- depends_on: {{ ref('int_tickets_touched') }}
 
 with
 
@@ -36,10 +39,7 @@ field_events as (
     where field_name in ('status', 'priority', 'group_id', 'assignee_id')
         and event_type in ('Create', 'Change')
     {% if is_incremental() %}
-        and ticket_id in (
-            select ticket_id from ticket_events
-            where loaded_at > {{ loaded_at_watermark(this) }}
-        )
+        and ticket_id in ({{ tickets_touched_since_last_run() }})
     {% endif %}
 
 ),

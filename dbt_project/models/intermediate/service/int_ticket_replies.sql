@@ -9,8 +9,11 @@
         incremental_strategy='delete+insert',
         unique_key='ticket_id',
         on_schema_change='append_new_columns',
+        post_hook='{{ drop_deleted_tickets() }}',
     )
 }}
+
+-- depends_on: {{ ref('int_tickets_touched') }}
 
 with
 
@@ -37,10 +40,7 @@ comments as (
     from ticket_events
     where event_type = 'Comment'
     {% if is_incremental() %}
-        and ticket_id in (
-            select ticket_id from ticket_events
-            where loaded_at > {{ loaded_at_watermark(this) }}
-        )
+        and ticket_id in ({{ tickets_touched_since_last_run() }})
         {% endif %}
 
 ),

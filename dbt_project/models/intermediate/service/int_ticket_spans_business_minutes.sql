@@ -10,8 +10,11 @@
         incremental_strategy='delete+insert',
         unique_key='ticket_id',
         on_schema_change='append_new_columns',
+        post_hook='{{ drop_deleted_tickets() }}',
     )
 }}
+
+-- depends_on: {{ ref('int_tickets_touched') }}
 
 with
 
@@ -19,7 +22,7 @@ tickets_timed as (
 
     select * from {{ ref('int_tickets_timed') }}
     {% if is_incremental() %}
-    where loaded_at > {{ loaded_at_watermark(this) }}
+    where ticket_id in ({{ tickets_touched_since_last_run() }})
         or first_reply_at is null
     {% endif %}
 

@@ -10,8 +10,11 @@
         incremental_strategy='delete+insert',
         unique_key='ticket_id',
         on_schema_change='append_new_columns',
+        post_hook='{{ drop_deleted_tickets() }}',
     )
 }}
+
+-- depends_on: {{ ref('int_tickets_touched') }}
 
 with
 
@@ -35,15 +38,9 @@ all_status_changes as (
 
 {% if is_incremental() %}
 
-{%- set watermark = loaded_at_watermark(this) %}
-
 tickets_to_rebuild as (
 
-    select ticket_id from all_tickets where loaded_at > {{ watermark }}
-    union
-    select ticket_id from all_status_changes where loaded_at > {{ watermark }}
-    union
-    select ticket_id from all_replies where loaded_at > {{ watermark }}
+    {{ tickets_touched_since_last_run() }}
     union
     select ticket_id from {{ this }} where resolved_at is null
 

@@ -1,8 +1,9 @@
 -- One row per SLA instance a ticket was held to: the four metrics of the policy matching
 -- the ticket's priority (after Zendesk's SLA metrics). The measuring is incremental
--- upstream (int_sla_reply_time_measured, int_sla_status_time_measured, by ticket); this
--- table only puts them together and judges each instance as of the end of the run's data
--- date, so reruns of an old day give the same rows.
+-- upstream (int_sla_reply_time_measured, int_sla_status_time_measured, by ticket; deleted
+-- tickets already left them); this table only puts them together and judges each
+-- instance as of the end of the run's data date, so reruns of an old day give the same
+-- rows.
 {%- set double = type_double() %}
 
 with
@@ -19,23 +20,11 @@ status_time as (
 
 ),
 
-deleted_tickets as (
-
-    -- A deleted ticket leaves the service marts (as in service.tickets). Filtered here,
-    -- in a table rebuilt each run, because the incremental models before it keep the
-    -- rows of a ticket that later comes back deleted.
-    select ticket_id from {{ ref('stg_helpdesk__tickets') }}
-    where is_deleted
-
-),
-
 instances as (
 
     select * from reply_time
-    where ticket_id not in (select ticket_id from deleted_tickets)
     union all
     select * from status_time
-    where ticket_id not in (select ticket_id from deleted_tickets)
 
 ),
 

@@ -14,8 +14,11 @@
         incremental_strategy='delete+insert',
         unique_key='ticket_id',
         on_schema_change='append_new_columns',
+        post_hook='{{ drop_deleted_tickets() }}',
     )
 }}
+
+-- depends_on: {{ ref('int_tickets_touched') }}
 
 with
 
@@ -47,8 +50,7 @@ tickets_timed as (
 
 tickets_to_rebuild as (
 
-    select ticket_id from ticket_events
-    where loaded_at > {{ loaded_at_watermark(this) }}
+    {{ tickets_touched_since_last_run() }}
 
 ),
 

@@ -12,8 +12,11 @@
         incremental_strategy='delete+insert',
         unique_key='ticket_id',
         on_schema_change='append_new_columns',
+        post_hook='{{ drop_deleted_tickets() }}',
     )
 }}
+
+-- depends_on: {{ ref('int_tickets_touched') }}
 
 with
 
