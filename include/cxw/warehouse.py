@@ -211,11 +211,17 @@ def as_of_environment(as_of: date) -> dict[str, str]:
 # next build selects only what that changes: the models downstream of a source with new,
 # re-landed or removed batches, and, when the data date moved, those downstream of a
 # model that reads it (tenure, open-ticket ages, the current month). A changed project,
-# no record, or a requested full refresh builds everything.
+# another dbt target (``CXW_DBT_TARGET``), a missing warehouse file, no record, or a
+# requested full refresh builds everything.
 
 
 def _state_path(settings: Settings) -> Path:
     return settings.home / "dbt" / "built.json"
+
+
+def _dbt_target() -> str:
+    """The profile output dbt builds into (profiles.yml's default: duckdb)."""
+    return os.environ.get("CXW_DBT_TARGET", "duckdb")
 
 
 def _full_refresh_marker(settings: Settings) -> Path:
@@ -280,6 +286,8 @@ def build_selection(settings: Settings, as_of: date, state: Mapping[str, Any]) -
     if (
         not state
         or state.get("project") != project_digest()
+        or state.get("target") != _dbt_target()
+        or not settings.warehouse_path.exists()
         or not (settings.home / "dbt" / "target" / "manifest.json").exists()
     ):
         return None
@@ -307,6 +315,7 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
         selection = build_selection(settings, as_of, state)
         record = {
             "project": project_digest(),
+            "target": _dbt_target(),
             "as_of": as_of.isoformat(),
             "batches": landed_batches(settings),
         }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from cxw import warehouse
@@ -62,3 +63,29 @@ def test_dbt_docs_are_generated_again_only_when_relations_change(
         connection.execute("alter table service.tickets add column channel varchar")
     assert warehouse.build_docs(settings, out).read_text() == "docs 2", "a column appeared"
     assert len(generated) == 2
+
+
+def test_a_build_selects_everything_when_the_target_or_the_warehouse_changed(
+    cxw_home: Path, monkeypatch
+) -> None:
+    """A day's build runs only what changed since the last build; but what the record
+    says was built is only true of the same dbt target and the same warehouse file."""
+    monkeypatch.delenv("CXW_DBT_TARGET", raising=False)
+    settings = Settings.from_env()
+    (settings.home / "dbt" / "target").mkdir(parents=True)
+    (settings.home / "dbt" / "target" / "manifest.json").write_text("{}")
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.warehouse_path.write_bytes(b"")
+    as_of = date(2026, 3, 1)
+    state = {
+        "project": warehouse.project_digest(),
+        "target": "duckdb",
+        "as_of": as_of.isoformat(),
+        "batches": warehouse.landed_batches(settings),
+    }
+    assert warehouse.build_selection(settings, as_of, state) == []  # nothing changed
+    monkeypatch.setenv("CXW_DBT_TARGET", "postgres")
+    assert warehouse.build_selection(settings, as_of, state) is None
+    monkeypatch.delenv("CXW_DBT_TARGET")
+    settings.warehouse_path.unlink()
+    assert warehouse.build_selection(settings, as_of, state) is None
