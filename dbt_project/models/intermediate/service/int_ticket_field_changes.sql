@@ -5,15 +5,7 @@
     run rebuilds only the tickets with events landed since the last run, each from all of
     its field events (a late event changes its neighbours' next change), and replaces
     them by ticket_id. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='ticket_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ drop_deleted_tickets() }}',
-    )
-}}
+{{ incremental_by_ticket() }}
 
 -- depends_on: {{ ref('int_tickets_touched') }}
 

@@ -3,15 +3,7 @@
     phone ticket). Incremental: a run rebuilds only the tickets with events landed since
     the last run, each from all of its comments (numbering needs them all), and replaces
     them by ticket_id. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='ticket_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ drop_deleted_tickets() }}',
-    )
-}}
+{{ incremental_by_ticket() }}
 
 -- depends_on: {{ ref('int_tickets_touched') }}
 

@@ -4,15 +4,7 @@
     milestones were rebuilt from a landing since the last run, plus every ticket still
     waiting for a first reply (its span ends at the end of the as-of date), and replaces
     them by ticket_id. Answered and resolved spans hold no as-of date. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='ticket_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ drop_deleted_tickets() }}',
-    )
-}}
+{{ incremental_by_ticket() }}
 
 -- depends_on: {{ ref('int_tickets_touched') }}
 

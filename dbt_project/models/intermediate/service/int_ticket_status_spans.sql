@@ -5,15 +5,7 @@
     like int_tickets_timed: a run rebuilds the tickets whose milestones changed since the
     last run plus every unresolved ticket (its last spell runs to the as-of end), and
     replaces them by ticket_id. A resolved ticket's spells hold no as-of date. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='ticket_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ drop_deleted_tickets() }}',
-    )
-}}
+{{ incremental_by_ticket() }}
 
 -- depends_on: {{ ref('int_tickets_touched') }}
 

@@ -4,15 +4,7 @@
     up to the end of the as-of date, so it changes with var `as_of_date` alone), and
     replaces them by ticket_id. A resolved ticket's row holds no as-of date, so any
     as-of date, older ones included, gives the same rows as a full rebuild. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='ticket_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ drop_deleted_tickets() }}',
-    )
-}}
+{{ incremental_by_ticket() }}
 
 -- depends_on: {{ ref('int_tickets_touched') }}
 

@@ -8,15 +8,7 @@
     ordered by time, audit and event id. Holds no as-of date. Incremental: a run rebuilds
     only the tickets with events landed since the last run, each from all of its
     comments, and replaces them by ticket_id. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='ticket_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ drop_deleted_tickets() }}',
-    )
-}}
+{{ incremental_by_ticket() }}
 
 -- depends_on: {{ ref('int_tickets_touched') }}
 

@@ -6,15 +6,7 @@
     tickets whose instances or priority changed since the last run, every ticket with an
     instance still waiting for a reply (it runs to the as-of end), and every ticket whose
     rows hold a target the policy no longer has, and replaces them by ticket_id. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='ticket_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ drop_deleted_tickets() }}',
-    )
-}}
+{{ incremental_by_ticket() }}
 
 -- depends_on: {{ ref('int_tickets_touched') }}
 

@@ -6,15 +6,7 @@
     the counted time reaches the target: inside the counted spells, or, while running,
     projected from the as-of end as if the ticket stays in a counted status; null when
     reached under target. Incremental like int_sla_reply_time_measured. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='ticket_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ drop_deleted_tickets() }}',
-    )
-}}
+{{ incremental_by_ticket() }}
 
 -- depends_on: {{ ref('int_tickets_touched') }}
 
