@@ -32,7 +32,7 @@ from cxw.schema import PARSE_ERRORS
 from cxw.settings import Settings
 from cxw.sources import Batch, PendingBatch, Rejected, StreamedBatch, Unreadable, typed_batch
 from cxw.state import SyncState
-from cxw.validation import ValidationReport, suite_path, validate_frame
+from cxw.validation import ValidationReport, duplicate_keys, suite_path, validate_frame
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,8 @@ class BatchRejected(PermanentError):
     def summary(self) -> str:
         """One line: the message's first line and the rules that failed."""
         rules = ", ".join(
-            f"{failure.expectation}({failure.kwargs.get('column', '')})"
+            f"{failure.expectation}"
+            f"({failure.kwargs.get('column') or ','.join(failure.kwargs.get('column_list', []))})"
             for failure in self.report.failures
         )
         return f"{str(self).splitlines()[0]} rules: {rules}"
@@ -242,58 +243,72 @@ def _quarantine(
 
 def land_chunks(batch: StreamedBatch, *, source: str, entity: str, settings: Settings) -> int:
     """Validate and publish a streamed batch as ONE batch file, one row group per chunk;
-    returns its rows. Every chunk is validated (every row is seen; the suites of chunked
-    sources check rows, not uniqueness across rows). If any chunk fails, the whole batch
-    is quarantined, with the failed chunks' results, and ``BatchRejected`` raised."""
+    returns its rows. Every chunk is validated by the suite (every row is seen), and the
+    suite's uniqueness rules, which a chunk alone cannot check for the whole batch, once
+    more over the written file before it is published (``duplicate_keys``). If any check
+    fails, the whole batch is quarantined, with the failed results, and ``BatchRejected``
+    raised."""
     loaded_at = datetime.now(UTC)
+    suite = suite_path(source, entity)
     target = batch_path(settings.lake_dir, source, entity, batch.window.batch_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     failed: list[ValidationReport] = []
-    rows = 0
+    rows = chunks = 0
+    across: ValidationReport | None = None
     writer: pq.ParquetWriter | None = None
     try:
-        for number, chunk in enumerate(batch.chunks(), start=1):
+        for chunks, chunk in enumerate(batch.chunks(), start=1):
             report = validate_frame(
                 chunk.validation_frame.assign(**{BATCH_ID: batch.window.batch_id}),
-                suite_path(source, entity),
+                suite,
                 now=loaded_at,
                 results_store=settings.gx_results_dir,
-                batch_identifier=f"{batch.window.batch_id}#{number}",
+                batch_identifier=f"{batch.window.batch_id}#{chunks}",
                 run_name="landing",
             )
             if not report.success:
                 failed.append(report)
             table = add_batch_columns(chunk.table, batch.window, loaded_at)
-            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            elif not table.schema.equals(writer.schema, check_metadata=False):
+                table = table.cast(writer.schema)  # a column all null in the first chunk
             writer.write_table(table)
             rows += table.num_rows
         if writer is not None:
             writer.close()
             writer = None
-        if not failed:
+        if chunks > 1:
+            across = duplicate_keys(Path(tmp), suite, settings)
+        if not failed and across is None:
             os.replace(tmp, target)
             return rows
         where = settings.quarantine_dir / source / entity / batch.window.batch_id
         where.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, where / "data.parquet")
+        reports = [*failed, *([across] if across else [])]
         (where / "validation.json").write_text(
-            json.dumps([report.raw for report in failed], indent=2, default=str)
+            json.dumps([report.raw for report in reports], indent=2, default=str)
         )
     except BaseException:
         if writer is not None:
             writer.close()
         Path(tmp).unlink(missing_ok=True)
         raise
+    failures = [failure for report in reports for failure in report.failures]
+    checks = [f"in {len(failed)} chunk(s)"] if failed else []
+    checks += [f"across its {chunks} chunks"] if across else []
     message = (
         f"{source}.{entity}: batch {batch.window.batch_id} from {batch.origin} failed suite "
-        f"'{failed[0].suite_name}' in {len(failed)} chunk(s) "
-        f"({sum(len(report.failures) for report in failed)} failed expectation(s), "
-        f"{rows} rows); quarantined at {where}\n"
-        + "\n".join(failure.describe() for report in failed for failure in report.failures)
+        f"'{reports[0].suite_name}' {' and '.join(checks)} ({len(failures)} failed "
+        f"expectation(s), {rows} rows); quarantined at {where}\n"
+        + "\n".join(failure.describe() for failure in failures)
     )
-    raise BatchRejected(message, failed[0], where)
+    raw = {"reports": [report.raw for report in reports]}
+    combined = ValidationReport(reports[0].suite_name, False, rows, failures, raw)
+    raise BatchRejected(message, combined, where)
 
 
 # -- the one landing path of every source -------------------------------------------------

@@ -240,7 +240,9 @@ def extract_orders(start: datetime, end: datetime, db_url: str | None = None) ->
         return land_batches(
             orders.SOURCE,
             window,
-            lambda run: orders.batches(engine, window, run.previous),
+            lambda run: orders.batches(
+                engine, window, run.previous, chunk_rows=settings.orders_chunk_rows
+            ),
             settings=settings,
         )
     finally:

@@ -80,6 +80,102 @@ def load_suite(path: Path):
     return suite
 
 
+#: The expectations that hold over a whole batch, not row by row: a batch landed in chunks
+#: (``cxw.landing.land_chunks``) has them checked once more across its chunks.
+UNIQUENESS = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+
+
+def uniqueness_rules(suite_file: Path) -> list[tuple[str, dict[str, Any], tuple[str, ...]]]:
+    """The suite's uniqueness expectations: (type, kwargs, the key's columns) each. One
+    with ``mostly`` or a ``row_condition`` raises: the check across chunks is exact."""
+    spec = json.loads(suite_file.read_text())
+    rules = []
+    for expectation in spec["expectations"]:
+        if expectation["type"] in UNIQUENESS:
+            kwargs = expectation.get("kwargs") or {}
+            if {"mostly", "row_condition"} & set(kwargs):
+                raise ValueError(
+                    f"suite {suite_file}: {expectation['type']} with mostly or row_condition "
+                    "cannot be checked across a chunked batch"
+                )
+            key = (kwargs["column"],) if "column" in kwargs else tuple(kwargs["column_list"])
+            rules.append((expectation["type"], kwargs, key))
+    return rules
+
+
+def duplicate_keys(parquet: Path, suite_file: Path, settings: Any) -> ValidationReport | None:
+    """The suite's uniqueness rules checked over a whole written batch (``parquet``) with
+    DuckDB, as GX checks them (nulls are not duplicates; ``ignore_row_if`` of a compound
+    key): a failed report naming each broken rule, its duplicated rows and a sample of
+    its duplicated keys, or None if every key is unique (or the suite has no such rule)."""
+    from cxw.duckdb_connection import connect
+
+    rules = uniqueness_rules(suite_file)
+    if not rules:
+        return None
+    failures: list[FailedExpectation] = []
+    with connect(settings=settings) as connection:
+        rows = connection.execute("select count(*) from read_parquet(?)", [str(parquet)])
+        (total,) = rows.fetchone() or (0,)
+        for kind, kwargs, key in rules:
+            columns = ", ".join('"' + column.replace('"', '""') + '"' for column in key)
+            duplicates = (
+                f"select {columns}, count(*) as copies from read_parquet(?) "  # noqa: S608
+                f"where {_counted(kind, kwargs, key)} group by all having count(*) > 1"
+            )
+            found = connection.execute(
+                f"select count(*), coalesce(sum(copies), 0) from ({duplicates})",  # noqa: S608
+                [str(parquet)],
+            ).fetchone()
+            if not found or not found[0]:
+                continue
+            sample = connection.execute(
+                f"{duplicates} order by copies desc, {columns} limit {SAMPLE_ROWS}",
+                [str(parquet)],
+            )
+            names = [column[0] for column in sample.description]
+            failures.append(
+                FailedExpectation(
+                    expectation=kind,
+                    kwargs=dict(kwargs),
+                    unexpected_count=int(found[1]),
+                    sample=[
+                        {name: MASK if _sensitive(name) else value
+                         for name, value in zip(names, row, strict=True)}
+                        for row in sample.fetchall()
+                    ],
+                )
+            )
+    if not failures:
+        return None
+    suite_name = json.loads(suite_file.read_text())["name"]
+    raw = {
+        "success": False,
+        "suite_name": suite_name,
+        "checked": "across the whole batch (its chunks together)",
+        "row_count": total,
+        "results": [
+            {"type": f.expectation, "kwargs": f.kwargs, "unexpected_count": f.unexpected_count,
+             "duplicated_keys": f.sample}
+            for f in failures
+        ],
+    }
+    return ValidationReport(suite_name, False, int(total), failures, raw)
+
+
+def _counted(kind: str, kwargs: dict[str, Any], key: tuple[str, ...]) -> str:
+    """The rows a uniqueness rule looks at, as GX: a single column's non-null values; a
+    compound key's rows unless ``ignore_row_if`` leaves them out (default: all missing)."""
+    missing = [f'"{column}" is null' for column in (c.replace('"', '""') for c in key)]
+    if kind == "expect_column_values_to_be_unique":
+        return f"not ({missing[0]})"
+    ignore = kwargs.get("ignore_row_if", "all_values_are_missing")
+    if ignore == "never":
+        return "true"
+    joined = " or " if ignore == "any_value_is_missing" else " and "
+    return f"not ({joined.join(missing)})"
+
+
 def suite_parameters(now: datetime) -> dict[str, Any]:
     """Run-time values suites refer to as ``{"$PARAMETER": name}``."""
     return {"latest_plausible_at": pd.Timestamp(now + CLOCK_SKEW)}

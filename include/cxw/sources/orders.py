@@ -4,11 +4,18 @@ Each table is read incrementally by ``updated_at`` (``refunds`` by ``created_at`
 the run's window widened by an overlap, because clocks drift and transactions commit out
 of order; the staging models keep the latest version of each row. Reads are read-only
 and go in bounded keyset batches so the shop's tables are never locked for long.
+
+Bounded memory: a table's window is read in chunks of about ``CXW_ORDERS_CHUNK_ROWS``
+rows (keyset pages joined). A window that fits in one chunk (most days) is one
+``PendingBatch``; a bigger one (a first sync, a backfill) is a ``StreamedBatch`` landed
+chunk by chunk, one row group each, with the key's uniqueness checked across the chunks
+(``cxw.landing.land_chunks``). Only one chunk is in memory at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -23,6 +30,7 @@ from cxw.sources import (
     Entity,
     PendingBatch,
     Previous,
+    StreamedBatch,
     is_first_window,
     typed_batch,
 )
@@ -30,6 +38,7 @@ from cxw.sources import (
 SOURCE = "orders"
 OVERLAP = timedelta(hours=1)
 BATCH_SIZE = 10_000
+CHUNK_ROWS = 100_000  # Settings.orders_chunk_rows
 NULL_ID = -(2**62)
 
 
@@ -191,26 +200,69 @@ def extract_table(
     return pd.concat(batches, ignore_index=True)
 
 
-def batches(engine: sa.Engine, window: Window, previous: Previous) -> Iterator[Batch]:
+def read_chunks(
+    engine: sa.Engine, table: Entity, start: datetime, end: datetime, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """``read_changed_rows`` in chunks of ``chunk_rows`` rows or a little more (keyset
+    pages of at most ``BATCH_SIZE`` rows joined), in the same order."""
+    pages: list[pd.DataFrame] = []
+    rows = 0
+    for page in read_changed_rows(engine, table, start, end, min(BATCH_SIZE, chunk_rows)):
+        pages.append(page)
+        rows += len(page)
+        if rows >= chunk_rows:
+            yield pd.concat(pages, ignore_index=True)
+            pages, rows = [], 0
+    if pages:
+        yield pd.concat(pages, ignore_index=True)
+
+
+def batches(
+    engine: sa.Engine, window: Window, previous: Previous, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[Batch]:
     """One batch per table for ``window``, read when landed: the rows changed in the
-    window and its overlap, or (the table's first window) its whole history."""
+    window and its overlap, or (the table's first window) its whole history. A table's
+    rows beyond one chunk of ``chunk_rows`` are a ``StreamedBatch``."""
     for table in ENTITIES.values():
         full_history = is_first_window(previous(table.name), window)
 
-        def read(table: Entity = table, full_history: bool = full_history) -> PendingBatch:
-            try:
-                rows = extract_table(engine, table, window.start, window.end, full_history)
-            except sa.exc.DBAPIError as error:
-                if not _is_missing_relation(error):
-                    raise  # a lost connection and the like: transient, retried
-                raise SourceTableMissing(
-                    f"orders.{table.name}: cannot read table {table.name!r} from the orders "
-                    f"database (AIRFLOW_CONN_ORDERS_DB): {one_line(error.orig or error)}"
-                ) from error
+        def read(
+            table: Entity = table, full_history: bool = full_history
+        ) -> PendingBatch | StreamedBatch:
+            read_from = HISTORY_START if full_history else window.start - OVERLAP
+            chunks = read_chunks(engine, table, read_from, window.end, chunk_rows)
+            with _naming_missing_tables(table):
+                first = next(chunks, None)
             origin = f"orders database table '{table.name}' ({table.cursor} in window)"
-            return typed_batch(rows, table.columns, window, origin)
+            if first is None or len(first) < chunk_rows:
+                rows = pd.DataFrame(columns=list(table.columns)) if first is None else first
+                return typed_batch(rows, table.columns, window, origin)
+            held = [first]  # released once typed: only one chunk is held at a time
+
+            def typed() -> Iterator[PendingBatch]:
+                while held:
+                    yield typed_batch(held.pop(), table.columns, window, origin)
+                for rows in chunks:
+                    yield typed_batch(rows, table.columns, window, origin)
+
+            return StreamedBatch(typed, window, origin)
 
         yield Batch(table, table.name, read)
+
+
+@contextmanager
+def _naming_missing_tables(table: Entity) -> Iterator[None]:
+    """A missing table or column as ``SourceTableMissing`` naming it; other database
+    errors (a lost connection and the like) as they are: transient, retried."""
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        if not _is_missing_relation(error):
+            raise
+        raise SourceTableMissing(
+            f"orders.{table.name}: cannot read table {table.name!r} from the orders "
+            f"database (AIRFLOW_CONN_ORDERS_DB): {one_line(error.orig or error)}"
+        ) from error
 
 
 def _is_missing_relation(error: sa.exc.DBAPIError) -> bool:
