@@ -44,3 +44,29 @@ def test_a_rewritten_day_with_fewer_sessions_leaves_no_stale_session(
     pipeline.extract_web(start, end)
     pipeline.build_warehouse(date(2026, 3, 10))
     assert sessions(warehouse) == ["123.456-1700000060"]
+
+
+def test_a_later_login_stitches_the_devices_older_sessions_in_the_incremental_sessions(
+    cxw_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # experience.sessions is incremental by device: a login landed weeks after a device's
+    # anonymous session (far outside the GA4 re-read window) must still stitch that old
+    # session to the customer, and leave another device's session alone.
+    exports = tmp_path / "ga4"
+    monkeypatch.setenv("CXW_WEB_EXPORT_PATH", str(exports))
+    later = date(2026, 3, 30)
+    write_day(exports, DAY, [event(DAY, 60), event(DAY, 70, user_pseudo_id="999.1")])
+    pipeline.extract_web(datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
+    warehouse = pipeline.build_warehouse(DAY)
+    write_day(exports, later, [event(later, 80, user_id="7")])
+    pipeline.extract_web(datetime(2026, 3, 30, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC))
+    pipeline.build_warehouse(later)
+    with duckdb.connect(warehouse, read_only=True) as connection:
+        rows = connection.execute(
+            "select session_key, customer_id from experience.sessions order by 1"
+        ).fetchall()
+    assert rows == [
+        ("123.456-1700000060", 7),
+        ("123.456-1700000080", 7),
+        ("999.1-1700000070", None),
+    ]

@@ -32,7 +32,8 @@ logins as (
     from events
     where customer_id is not null
     {% if is_incremental() %}
-        and loaded_at > (select max(loaded_at) from {{ this }})
+        -- The watermark is 1970 while no device has logged in yet (an empty model).
+        and loaded_at > {{ loaded_at_watermark(this) }}
     {% endif %}
 
 ),
