@@ -46,7 +46,7 @@ def test_a_rewritten_day_with_fewer_sessions_leaves_no_stale_session(
     assert sessions(warehouse) == ["123.456-1700000060"]
 
 
-def test_a_later_login_stitches_the_devices_older_sessions_in_the_incremental_sessions(
+def test_a_later_login_stitches_the_devices_older_sessions(
     cxw_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # experience.sessions is incremental by device: a login landed weeks after a device's
