@@ -49,9 +49,11 @@ def test_a_rewritten_day_with_fewer_sessions_leaves_no_stale_session(
 def test_a_later_login_stitches_the_devices_older_sessions(
     cxw_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # experience.sessions is incremental by device: a login landed weeks after a device's
+    # int_web_visitors_stitched is incremental: a login landed weeks after a device's
     # anonymous session (far outside the GA4 re-read window) must still stitch that old
-    # session to the customer, and leave another device's session alone.
+    # session to the customer in experience.sessions, and leave another device's alone.
+    # (Once the model was built before any login, its max(loaded_at) was null and no later
+    # login was ever picked up.)
     exports = tmp_path / "ga4"
     monkeypatch.setenv("CXW_WEB_EXPORT_PATH", str(exports))
     later = date(2026, 3, 30)
