@@ -9,12 +9,6 @@ its sync state is saved only after the batch has landed.
 
 Connection: `helpdesk_api` (base URL, agent email, API token, `order_field_id` extra).
 Survives 429 (honours `Retry-After`), 5xx bursts and timeouts with bounded retries.
-
-First `check_settings` checks this source's settings (a wrong one fails at once, no
-retries). A batch that fails validation is quarantined and recorded in the rejected-file
-ledger (later runs skip it until it changes); the good data still lands and the asset is
-emitted, then `report_rejections` fails the run naming the file or batch and the rules.
-Emits the `cxw://lake/raw/helpdesk` asset; the `transform` DAG is scheduled on it.
 """
 
 from __future__ import annotations

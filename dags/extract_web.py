@@ -7,12 +7,6 @@ export day is its own batch, so a re-read replaces it. Events keep their nested 
 schema; a flat projection is validated with `expectations/web/events.json`.
 
 Setting: `CXW_WEB_EXPORT_PATH`.
-
-First `check_settings` checks this source's settings (a wrong one fails at once, no
-retries). A batch that fails validation is quarantined and recorded in the rejected-file
-ledger (later runs skip it until it changes); the good data still lands and the asset is
-emitted, then `report_rejections` fails the run naming the file or batch and the rules.
-Emits the `cxw://lake/raw/web` asset; the `transform` DAG is scheduled on it.
 """
 
 from __future__ import annotations

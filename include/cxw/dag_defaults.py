@@ -76,6 +76,17 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
+# The part of every extract DAG's docs that its shared tasks make true, written once here
+# and appended to the DAG file's own docs (what it lands, its settings).
+EXTRACT_DAG_TASKS_DOC = """
+First `check_settings` checks this source's settings (a wrong one fails at once, no
+retries). A batch that fails validation is quarantined and recorded in the rejected-file
+ledger (later runs skip it until it changes); the good data still lands and the asset is
+emitted, then `report_rejections` fails the run naming the file or batch and the rules.
+Emits the `{asset_uri}` asset; the `transform` DAG is scheduled on it.
+"""
+
+
 def extract_dag(
     source: str,
     *,
@@ -89,7 +100,7 @@ def extract_dag(
     holds no worker slot), ``land_<source>`` (emits ``asset`` whenever good data landed,
     even if some was rejected, so the transform builds on it) and ``report_rejections``
     (ends the run red with the one-line summary of what was rejected). A DAG file
-    gives only its schedule, asset and docs."""
+    gives only its schedule, asset and docs (``EXTRACT_DAG_TASKS_DOC`` is appended)."""
 
     def window(context: Mapping[str, Any]) -> tuple[Any, Any]:
         from cxw import pipeline
@@ -107,7 +118,7 @@ def extract_dag(
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         tags=["cxw", "extract", source],
-        doc_md=doc_md,
+        doc_md=doc_md.rstrip() + "\n" + EXTRACT_DAG_TASKS_DOC.format(asset_uri=asset.uri),
         params={
             # A catch-up or backfill over many days in one run (cxw run): both or neither.
             "window_start": Param(None, type=["null", "string"], format="date"),

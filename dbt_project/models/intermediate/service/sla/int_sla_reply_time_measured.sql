@@ -87,13 +87,7 @@ business_due as (
 final as (
 
     select
-        instances.sla_event_id,
-        instances.ticket_id,
-        instances.priority,
-        instances.metric,
-        instances.target_minutes,
-        instances.is_business_hours,
-        instances.sla_started_at,
+        {{ sla_instance_columns('instances') }},
         case
             when instances.is_business_hours then business_due.sla_due_at
             else {{ add_microseconds(

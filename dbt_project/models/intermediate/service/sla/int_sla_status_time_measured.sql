@@ -127,13 +127,7 @@ due as (
 final as (
 
     select
-        instances.sla_event_id,
-        instances.ticket_id,
-        instances.priority,
-        instances.metric,
-        instances.target_minutes,
-        instances.is_business_hours,
-        instances.sla_started_at,
+        {{ sla_instance_columns('instances') }},
         case
             when instances.reached_at is null
                 or coalesce(elapsed.elapsed_microseconds, 0) > instances.target_microseconds
