@@ -1,4 +1,5 @@
-{#- Closing the loop: every NPS detractor answer (0-6, latest version of each response)
+{#- Closing the loop: every NPS detractor answer (is_detractor, classified once in
+    int_survey_responses_linked: 0-6; latest version of each response)
     submitted in the 30 days before the as-of end, with what the customer said
     (redacted in staging), how they felt, and what went wrong for them, so the team knows
     whom to call back first: 1 = an open ticket or an SLA breach, 2 = a late delivery,
@@ -49,8 +50,7 @@ detractor_answers as (
         submitted_at,
         score
     from survey_responses
-    where survey_type = 'nps'
-        and score <= 6
+    where is_detractor
         and submitted_at >= {{ dbt.dateadd('day', -30, as_of_end_at()) }}
         and submitted_at < {{ as_of_end_at() }}
 
