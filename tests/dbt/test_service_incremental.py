@@ -26,8 +26,8 @@ import pytest
 from cxw import pipeline, warehouse
 from cxw.lake import Window, batch_path, with_batch_columns, write_parquet_atomic
 from cxw.settings import Settings
-from cxw_demo.tiny_shop import create_orders_db
 from tests.dbt.conftest import event, ts
+from tests.handmade.shop import create_orders_db
 
 FIRST = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC))
 SECOND = Window(datetime(2026, 1, 6, tzinfo=UTC), datetime(2026, 1, 9, tzinfo=UTC))
@@ -57,7 +57,7 @@ def land(settings: Settings, window: Window, source: str, entity: str, rows: lis
 
 
 def land_first_batch(settings: Settings) -> None:
-    database = create_orders_db(settings.home / "orders.db")
+    database = create_orders_db(settings.home / "orders.db", "tiny_shop")
     pipeline.extract_orders(FIRST.start, FIRST.end, f"sqlite:///{database}")
     land(settings, FIRST, "helpdesk", "users", [
         {"id": i, "name": n, "email": e, "role": r,

@@ -1,5 +1,5 @@
 """All four sources, hand-made, through Airflow: the marts hold the numbers a reader
-computes by hand from the files in ``tests/e2e/handmade/`` (see its README for the story).
+computes by hand from the files in ``tests/handmade/`` (see its README for the story).
 
 Monday 2026-02-02 and Tuesday 2026-02-03 run as the daily schedule runs them (an Airflow
 backfill of each day on one local Airflow: the four extract DAGs, then the transform DAG
@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sqlite3
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -34,10 +33,10 @@ from cxw.dag_defaults import SOURCES_END_SETTING
 from cxw.local_airflow import LocalAirflow
 from cxw.settings import Settings
 from cxw_demo.helpdesk_server import HelpdeskServer
+from tests.handmade.shop import HANDMADE, apply_days, create_orders_db
 
 pytestmark = pytest.mark.e2e
 
-HANDMADE = Path(__file__).with_name("handmade")
 MONDAY, TUESDAY = date(2026, 2, 2), date(2026, 2, 3)
 SALT = "handmade-salt"
 TOKEN = "handmade-token"
@@ -83,9 +82,7 @@ def assert_matches(actual: dict[str, Any], expected: dict[str, Any], what: str) 
 def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Run Monday, keep its published warehouse, run Tuesday: {'monday': .., 'tuesday': ..}."""
     root = tmp_path_factory.mktemp("handmade")
-    shop = root / "shop.db"
-    with sqlite3.connect(shop) as connection:
-        connection.executescript((HANDMADE / "orders_day1.sql").read_text())
+    shop = create_orders_db(root / "shop.db", "orders_day1")
     drop = root / "surveys"
     drop.mkdir()
     with pytest.MonkeyPatch.context() as patch:
@@ -115,8 +112,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 monday = root / "monday.duckdb"
                 shutil.copy(settings.published_path, monday)
 
-                with sqlite3.connect(shop) as connection:
-                    connection.executescript((HANDMADE / "orders_day2.sql").read_text())
+                apply_days(shop, "orders_day2")
                 shutil.copy(HANDMADE / "surveys" / "responses_20260203.csv", drop)
                 server.now = unix("2026-02-04T00:30:00")
                 run_range(settings, TUESDAY, TUESDAY, env=env)

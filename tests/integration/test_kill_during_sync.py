@@ -26,7 +26,7 @@ from cxw.settings import Settings
 from cxw.sources.helpdesk import ENTITIES
 from cxw_demo.helpdesk_server import HelpdeskServer, ServerFaults
 
-HANDMADE = Path(__file__).parents[1] / "e2e" / "handmade" / "helpdesk"
+HANDMADE = Path(__file__).parents[1] / "handmade" / "helpdesk"
 TOKEN = "handmade-token"
 START, END = datetime(2026, 2, 2, tzinfo=UTC), datetime(2026, 2, 4, tzinfo=UTC)
 SYNC = (

@@ -1,6 +1,6 @@
 """One source failing never stops the others, and the transform publishes what landed.
 
-The hand-made sources (tests/e2e/handmade, see its README) land on Monday 2026-02-02
+The hand-made sources (tests/handmade, see its README) land on Monday 2026-02-02
 and the warehouse is published. On Tuesday the helpdesk is down (its sync ends at its
 deadline) and Tuesday's survey export is broken (a CSAT score of 9): the web and orders
 sources still land Tuesday, the survey run lands nothing but is recorded as rejected,
@@ -25,7 +25,7 @@ from cxw.settings import Settings
 from cxw.sources.helpdesk import SyncBoundExceeded
 from cxw_demo.helpdesk_server import HelpdeskServer
 
-HANDMADE = Path(__file__).parents[1] / "e2e" / "handmade"
+HANDMADE = Path(__file__).parents[1] / "handmade"
 MONDAY, TUESDAY = date(2026, 2, 2), date(2026, 2, 3)
 TOKEN = "handmade-token"
 SOURCES = ("helpdesk", "web", "orders", "surveys")

@@ -10,9 +10,9 @@ import pytest
 
 from cxw import check, cli
 from cxw_demo.helpdesk_server import HelpdeskServer
-from cxw_demo.tiny_shop import create_orders_db
+from tests.handmade.shop import HANDMADE, create_orders_db
 
-HANDMADE_HELPDESK = Path(__file__).parents[1] / "e2e" / "handmade" / "helpdesk"
+HANDMADE_HELPDESK = HANDMADE / "helpdesk"
 TOKEN = "the-right-token"
 
 
@@ -44,7 +44,8 @@ def good_settings(
     (tmp_path / "surveys" / "responses_20260310.csv").write_text("response_id\n")
     monkeypatch.setenv("CXW_WEB_EXPORT_PATH", str(tmp_path / "ga4"))
     monkeypatch.setenv("CXW_SURVEY_DROP_PATH", str(tmp_path / "surveys"))
-    monkeypatch.setenv("AIRFLOW_CONN_ORDERS_DB", f"sqlite:///{create_orders_db(tmp_path / 'o.db')}")
+    shop = create_orders_db(tmp_path / "o.db", "orders_day1")  # the Monday shop
+    monkeypatch.setenv("AIRFLOW_CONN_ORDERS_DB", f"sqlite:///{shop}")
     connect_helpdesk(monkeypatch, helpdesk, TOKEN)
     return tmp_path
 

@@ -17,9 +17,8 @@ import pytest
 
 from cxw.lake import Window
 from cxw.sources import PendingBatch, StreamedBatch, orders
-from cxw_demo.tiny_shop import SQL as TINY_SHOP_SQL
+from cxw_demo.orders_db import SCHEMA_SQL as SCHEMA
 
-SCHEMA = TINY_SHOP_SQL.with_name("orders_schema.sql")
 CHUNK = 5_000
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = START + timedelta(days=3)

@@ -9,12 +9,12 @@ import sqlalchemy as sa
 
 from cxw.lake import Window
 from cxw.sources import is_first_window, orders
-from cxw_demo.tiny_shop import create_orders_db
+from tests.handmade.shop import create_orders_db
 
 
 @pytest.fixture
 def shop(tmp_path: Path) -> sa.Engine:
-    engine = orders.connect(f"sqlite:///{create_orders_db(tmp_path / 'orders.db')}")
+    engine = orders.connect(f"sqlite:///{create_orders_db(tmp_path / 'orders.db', 'tiny_shop')}")
     yield engine
     engine.dispose()
 
@@ -42,7 +42,7 @@ def test_paging_in_bounded_batches_returns_every_row_once(shop: sa.Engine) -> No
 
 
 def test_paging_keeps_rows_that_share_a_cursor_value(tmp_path: Path) -> None:
-    path = create_orders_db(tmp_path / "orders.db")
+    path = create_orders_db(tmp_path / "orders.db", "tiny_shop")
     with sqlite3.connect(path) as connection:
         connection.execute("update products set updated_at = '2026-01-05 00:00:00'")
     engine = orders.connect(f"sqlite:///{path}")
@@ -67,7 +67,7 @@ def test_connection_is_read_only(shop: sa.Engine) -> None:
 def test_first_window_reads_the_whole_history_later_ones_only_the_window(
     tmp_path: Path,
 ) -> None:
-    path = create_orders_db(tmp_path / "orders.db")
+    path = create_orders_db(tmp_path / "orders.db", "tiny_shop")
     with sqlite3.connect(path) as connection:  # a long-standing customer, unchanged since
         connection.execute("update customers set updated_at = '2025-03-01 00:00:00' where id = 3")
     engine = orders.connect(f"sqlite:///{path}")
@@ -90,7 +90,7 @@ def test_a_missing_table_is_one_line_naming_table_and_setting(
     from cxw import pipeline
     from cxw.errors import PermanentError
 
-    path = create_orders_db(tmp_path / "orders.db")
+    path = create_orders_db(tmp_path / "orders.db", "tiny_shop")
     with sqlite3.connect(path) as connection:
         connection.execute("drop table refunds")
     with pytest.raises(PermanentError) as caught:

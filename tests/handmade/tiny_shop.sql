@@ -1,53 +1,7 @@
--- A hand-made orders database: few enough rows to check every mart number by hand.
--- Columns follow sources.md §3; timestamps are UTC ISO text as SQLite keeps them.
-create table customers (
-    id integer primary key,
-    email text not null,
-    first_name text,
-    last_name text,
-    country text,
-    marketing_opt_in boolean,
-    created_at timestamp not null,
-    updated_at timestamp not null
-);
-create table products (
-    id integer primary key,
-    sku text not null,
-    title text,
-    category text,
-    price numeric(18, 2),
-    updated_at timestamp not null
-);
-create table orders (
-    id integer primary key,
-    customer_id integer not null,
-    status text not null,
-    currency text not null,
-    subtotal numeric(18, 2),
-    shipping numeric(18, 2),
-    tax numeric(18, 2),
-    total numeric(18, 2),
-    placed_at timestamp not null,
-    promised_delivery_date date,
-    shipped_at timestamp,
-    delivered_at timestamp,
-    updated_at timestamp not null
-);
-create table order_items (
-    id integer primary key,
-    order_id integer not null,
-    product_id integer not null,
-    quantity integer not null,
-    unit_price numeric(18, 2),
-    updated_at timestamp not null
-);
-create table refunds (
-    id integer primary key,
-    order_id integer not null,
-    amount numeric(18, 2) not null,
-    reason text,
-    created_at timestamp not null
-);
+-- The January tiny shop, the orders of the dbt fixture's story (tests/dbt/conftest.py, the
+-- README's last section): few enough rows to check every mart number by hand. Its rows, on
+-- the orders database's one schema (include/cxw_demo/orders_schema.sql, sources.md §3;
+-- loaded by tests/handmade/shop.py); timestamps are UTC ISO text as SQLite keeps them.
 
 insert into customers values
     (1, ' Ada.Lovelace@Example.com', 'Ada', 'Lovelace', 'GB', true, '2026-01-01 09:00:00', '2026-01-01 09:00:00'),
