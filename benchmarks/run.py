@@ -47,10 +47,10 @@ LAST_DAY = date(2026, 10, 31)
 SEED = 42
 SAMPLE_SECONDS = 0.05
 SOURCES = {
-    "helpdesk": pipeline.extract_helpdesk,
-    "web": pipeline.extract_web,
-    "orders": pipeline.extract_orders,
-    "surveys": pipeline.extract_surveys,
+    "helpdesk": pipeline.land_helpdesk,
+    "web": pipeline.land_web,
+    "orders": pipeline.land_orders,
+    "surveys": pipeline.land_surveys,
 }
 
 

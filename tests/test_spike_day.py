@@ -21,7 +21,7 @@ NORMAL_DAY, SALE_DAY = date(2026, 10, 5), date(2026, 10, 8)
 def land_and_build(day: date) -> dict:
     """Land the GA4 export of ``day`` (and, as the task does, the two days before), build
     the warehouse over it; the events landed per file, and the lake's rows for the day."""
-    landed = pipeline.extract_web(midnight(day), midnight(day + timedelta(days=1)))
+    landed = pipeline.land_web(midnight(day), midnight(day + timedelta(days=1)))
     pipeline.build_warehouse(day)
     lake = Settings.from_env().lake_dir / "web" / "events"
     with duckdb_connection.connect() as connection:

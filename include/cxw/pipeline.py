@@ -47,19 +47,19 @@ class DataRejected(PermanentError):
 
 
 def land_source(source: str, start: datetime, end: datetime) -> dict[str, Any]:
-    """What an extract DAG's landing task does: extract ``source`` for ``[start, end)``.
+    """What an extract DAG's landing task does: land ``source`` for ``[start, end)``.
     Rejected files or batches do not fail it (the good data landed, and the transform
     must hear of it through the asset event): they come back as a one-line summary in
     ``rejected``, for ``fail_on_rejections`` to end the run red. Anything else (a bad
     connection, a late export, an unreachable server) raises as usual."""
-    extract = {
-        "helpdesk": extract_helpdesk,
-        "web": extract_web,
-        "orders": extract_orders,
-        "surveys": extract_surveys,
+    land = {
+        "helpdesk": land_helpdesk,
+        "web": land_web,
+        "orders": land_orders,
+        "surveys": land_surveys,
     }[source]
     try:
-        return {"landed": extract(start, end), "rejected": None}
+        return {"landed": land(start, end), "rejected": None}
     except (BatchRejected, FilesRejected) as error:
         failures = error.failures if isinstance(error, FilesRejected) else [error]
         record = last_runs(Settings.from_env()).get(source) or {}
@@ -206,7 +206,7 @@ def _required(value: str | None, setting: str) -> str:
     return value
 
 
-def extract_helpdesk(
+def land_helpdesk(
     start: datetime, end: datetime, client: helpdesk.HelpdeskClient | None = None
 ) -> dict[str, int]:
     """Land every helpdesk entity for ``[start, end)``; the incremental ones are read from
@@ -229,7 +229,7 @@ def extract_helpdesk(
         )
 
 
-def extract_orders(start: datetime, end: datetime, db_url: str | None = None) -> dict[str, int]:
+def land_orders(start: datetime, end: datetime, db_url: str | None = None) -> dict[str, int]:
     """Land every orders-database table's rows changed in ``[start, end)`` (a table's first
     window: its whole history up to ``end``). A table or column missing from the database
     is a ``SourceTableMissing`` naming it."""
@@ -249,7 +249,7 @@ def extract_orders(start: datetime, end: datetime, db_url: str | None = None) ->
         engine.dispose()
 
 
-def extract_web(start: datetime, end: datetime, now: datetime | None = None) -> dict[str, int]:
+def land_web(start: datetime, end: datetime, now: datetime | None = None) -> dict[str, int]:
     """Land the GA4 export of every day of ``[start, end)`` and of the two days before
     (Google rewrites a day for 72 hours); each export day replaces its own batch.
 
@@ -286,7 +286,7 @@ def extract_web(start: datetime, end: datetime, now: datetime | None = None) -> 
     return landed
 
 
-def extract_surveys(start: datetime, end: datetime) -> dict[str, int]:
+def land_surveys(start: datetime, end: datetime) -> dict[str, int]:
     """Land every survey export file not loaded yet, whatever its date: files are the
     unit (see ``cxw.sources.surveys``), so ``[start, end)`` only names the run.
 

@@ -70,7 +70,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         settings = Settings.from_env()
         database = create_orders_db(home / "orders.db", "tiny_shop")
         for day in (1, 2):
-            pipeline.extract_orders(
+            pipeline.land_orders(
                 datetime(2026, 1, day, tzinfo=UTC),
                 datetime(2026, 1, day + 1, tzinfo=UTC),
                 f"sqlite:///{database}",
@@ -182,10 +182,10 @@ def small_company(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         settings = Settings.from_env()
         with HelpdeskServer(sources / "helpdesk", token=COMPANY_TOKEN, now=COMPANY_NOW) as server:
             point_at(patch, sources, server)
-            pipeline.extract_helpdesk(*COMPANY_WINDOW)
-            pipeline.extract_web(*COMPANY_WINDOW)
-            pipeline.extract_orders(*COMPANY_WINDOW)
-            pipeline.extract_surveys(*COMPANY_WINDOW)
+            pipeline.land_helpdesk(*COMPANY_WINDOW)
+            pipeline.land_web(*COMPANY_WINDOW)
+            pipeline.land_orders(*COMPANY_WINDOW)
+            pipeline.land_surveys(*COMPANY_WINDOW)
         warehouse.build(settings, COMPANY_END)
         warehouse.publish(settings)
     return settings

@@ -61,10 +61,10 @@ def day_by_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list
             ]
             for start, end in windows:
                 window = (midnight(start), midnight(end))
-                pipeline.extract_helpdesk(*window)
-                pipeline.extract_web(*window)
-                pipeline.extract_orders(*window)
-                pipeline.extract_surveys(*window)
+                pipeline.land_helpdesk(*window)
+                pipeline.land_web(*window)
+                pipeline.land_orders(*window)
+                pipeline.land_surveys(*window)
                 outputs.append(warehouse.build(settings, end - timedelta(days=1)))
             # The same day again, nothing new landed: nothing to build.
             outputs.append(warehouse.build(settings, LAST))

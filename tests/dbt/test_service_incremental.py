@@ -58,7 +58,7 @@ def land(settings: Settings, window: Window, source: str, entity: str, rows: lis
 
 def land_first_batch(settings: Settings) -> None:
     database = create_orders_db(settings.home / "orders.db", "tiny_shop")
-    pipeline.extract_orders(FIRST.start, FIRST.end, f"sqlite:///{database}")
+    pipeline.land_orders(FIRST.start, FIRST.end, f"sqlite:///{database}")
     land(settings, FIRST, "helpdesk", "users", [
         {"id": i, "name": n, "email": e, "role": r,
          "created_at": ts("2025-06-01"), "updated_at": ts("2025-06-01")}

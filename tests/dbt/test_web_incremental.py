@@ -36,12 +36,12 @@ def test_a_rewritten_day_with_fewer_sessions_leaves_no_stale_session(
     end = datetime(2026, 3, 11, tzinfo=UTC)
     # event(DAY, second) carries ga_session_id 1_700_000_000 + second.
     write_day(exports, DAY, [event(DAY, 60), event(DAY, 61)])
-    pipeline.extract_web(start, end)
+    pipeline.land_web(start, end)
     warehouse = pipeline.build_warehouse(date(2026, 3, 10))
     assert sessions(warehouse) == ["123.456-1700000060", "123.456-1700000061"]
 
     write_day(exports, DAY, [event(DAY, 60)])  # the rewrite drops session ...061
-    pipeline.extract_web(start, end)
+    pipeline.land_web(start, end)
     pipeline.build_warehouse(date(2026, 3, 10))
     assert sessions(warehouse) == ["123.456-1700000060"]
 
@@ -58,10 +58,10 @@ def test_a_later_login_stitches_the_devices_older_sessions(
     monkeypatch.setenv("CXW_WEB_EXPORT_PATH", str(exports))
     later = date(2026, 3, 30)
     write_day(exports, DAY, [event(DAY, 60), event(DAY, 70, user_pseudo_id="999.1")])
-    pipeline.extract_web(datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
+    pipeline.land_web(datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
     warehouse = pipeline.build_warehouse(DAY)
     write_day(exports, later, [event(later, 80, user_id="7")])
-    pipeline.extract_web(datetime(2026, 3, 30, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC))
+    pipeline.land_web(datetime(2026, 3, 30, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC))
     pipeline.build_warehouse(later)
     with duckdb.connect(warehouse, read_only=True) as connection:
         rows = connection.execute(

@@ -44,10 +44,10 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             for name, value in demo_environment(sources, server.url, TOKEN, base={}).items():
                 patch.setenv(name, value)
             for extract in (
-                pipeline.extract_helpdesk,
-                pipeline.extract_web,
-                pipeline.extract_orders,
-                pipeline.extract_surveys,
+                pipeline.land_helpdesk,
+                pipeline.land_web,
+                pipeline.land_orders,
+                pipeline.land_surveys,
             ):
                 extract(start, end)
         return Path(pipeline.build_warehouse(DEMO_END))

@@ -41,10 +41,10 @@ def published(settings: Settings) -> dict[Path, bytes]:
 
 
 EXTRACTORS = {
-    "helpdesk": pipeline.extract_helpdesk,
-    "web": pipeline.extract_web,
-    "orders": pipeline.extract_orders,
-    "surveys": pipeline.extract_surveys,
+    "helpdesk": pipeline.land_helpdesk,
+    "web": pipeline.land_web,
+    "orders": pipeline.land_orders,
+    "surveys": pipeline.land_surveys,
 }
 
 

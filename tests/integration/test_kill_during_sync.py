@@ -31,7 +31,7 @@ TOKEN = "handmade-token"
 START, END = datetime(2026, 2, 2, tzinfo=UTC), datetime(2026, 2, 4, tzinfo=UTC)
 SYNC = (
     "from datetime import datetime; from cxw import pipeline; "
-    f"pipeline.extract_helpdesk(datetime.fromisoformat('{START.isoformat()}'), "
+    f"pipeline.land_helpdesk(datetime.fromisoformat('{START.isoformat()}'), "
     f"datetime.fromisoformat('{END.isoformat()}'))"
 )
 
@@ -58,7 +58,7 @@ def test_a_killed_sync_reruns_to_the_same_lake(
             "?order_field_id=360000000001",
         )
         monkeypatch.setenv("CXW_HOME", str(tmp_path / "clean"))
-        pipeline.extract_helpdesk(START, END)
+        pipeline.land_helpdesk(START, END)
 
         monkeypatch.setenv("CXW_HOME", str(tmp_path / "killed"))
         settings = Settings.from_env()
@@ -79,7 +79,7 @@ def test_a_killed_sync_reruns_to_the_same_lake(
             assert state.read_text().startswith("{"), f"{state} is whole"
 
         server.faults = ServerFaults()
-        pipeline.extract_helpdesk(START, END)
+        pipeline.land_helpdesk(START, END)
 
     clean, rerun = lake(tmp_path / "clean"), lake(tmp_path / "killed")
     assert clean.keys() == rerun.keys() == set(ENTITIES)

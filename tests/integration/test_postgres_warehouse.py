@@ -31,10 +31,10 @@ from cxw_demo.helpdesk_server import HelpdeskServer
 START, SPLIT, END = date(2026, 3, 1), date(2026, 5, 10), date(2026, 6, 6)
 CUSTOMERS = 80
 EXTRACTORS = (
-    pipeline.extract_helpdesk,
-    pipeline.extract_web,
-    pipeline.extract_orders,
-    pipeline.extract_surveys,
+    pipeline.land_helpdesk,
+    pipeline.land_web,
+    pipeline.land_orders,
+    pipeline.land_surveys,
 )
 REL_TOL = 1e-9
 MART_SCHEMA = re.compile(r"\b(service|experience)\.")

@@ -33,10 +33,10 @@ RANGES = [
 ]
 CUSTOMERS = 60
 EXTRACTORS = (
-    pipeline.extract_helpdesk,
-    pipeline.extract_web,
-    pipeline.extract_orders,
-    pipeline.extract_surveys,
+    pipeline.land_helpdesk,
+    pipeline.land_web,
+    pipeline.land_orders,
+    pipeline.land_surveys,
 )
 
 

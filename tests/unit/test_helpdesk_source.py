@@ -215,7 +215,7 @@ def test_a_sync_stops_at_its_page_count(server: HelpdeskServer) -> None:
         SyncBoundExceeded,
         match=r"read 3 pages without reaching the end of the stream \(CXW_HELPDESK_MAX_PAGES=3\)",
     ):
-        helpdesk.extract(client, ENTITIES["tickets"], EVERYTHING)
+        helpdesk.read_entity(client, ENTITIES["tickets"], EVERYTHING)
 
 
 def test_a_silent_server_ends_the_sync_at_its_deadline(helpdesk_dir: Path) -> None:
@@ -224,7 +224,7 @@ def test_a_silent_server_ends_the_sync_at_its_deadline(helpdesk_dir: Path) -> No
     with HelpdeskServer(helpdesk_dir, faults=ServerFaults(silent=True)) as silent, client_for(
         silent, timeout=(0.5, 0.2), max_attempts=1000, sync_deadline_seconds=1.0
     ) as client, pytest.raises(SyncBoundExceeded) as caught:
-        helpdesk.extract(client, ENTITIES["groups"], EVERYTHING)
+        helpdesk.read_entity(client, ENTITIES["groups"], EVERYTHING)
     message = str(caught.value)
     assert message.startswith("helpdesk.groups: sync stopped after ")
     assert "past its deadline of 1 s (CXW_HELPDESK_SYNC_DEADLINE_SECONDS)" in message
@@ -339,7 +339,7 @@ def test_simulator_tickets_flatten_with_their_order_numbers(
 def run_window(server: HelpdeskServer, start: datetime, end: datetime, **options: Any) -> dict:
     """Run the task as the scheduler would: ten minutes after the window closed."""
     server.now = int(end.timestamp()) + 600
-    return pipeline.extract_helpdesk(start, end, client=client_for(server, **options))
+    return pipeline.land_helpdesk(start, end, client=client_for(server, **options))
 
 
 # Two three-day windows: the first reads the whole history, the second the usual span.

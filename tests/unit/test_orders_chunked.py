@@ -80,7 +80,7 @@ MEASURE = """
 import json, sys
 from datetime import datetime
 from cxw.duckdb_connection import connect
-from cxw.pipeline import extract_orders
+from cxw.pipeline import land_orders
 
 def peak_mb():
     for line in open("/proc/self/status"):
@@ -88,12 +88,12 @@ def peak_mb():
             return int(line.split()[1]) / 1024
 
 start, end = (datetime.fromisoformat(moment) for moment in sys.argv[1:3])
-extract_orders(start, end, sys.argv[3])
+land_orders(start, end, sys.argv[3])
 connect().execute("select 1").fetchall()
 baseline = peak_mb()
-one = extract_orders(start, end, sys.argv[4])
+one = land_orders(start, end, sys.argv[4])
 one_chunk = peak_mb() - baseline
-big = extract_orders(start, end, sys.argv[5])
+big = land_orders(start, end, sys.argv[5])
 print(json.dumps({"one": one, "big": big, "one_chunk_mb": one_chunk,
                   "big_mb": peak_mb() - baseline}))
 """
@@ -136,12 +136,12 @@ def test_a_duplicate_key_across_chunks_rejects_the_batch_the_other_tables_land(
 ) -> None:
     from cxw.landing import BatchRejected
     from cxw.ledger import one_line
-    from cxw.pipeline import extract_orders
+    from cxw.pipeline import land_orders
 
     monkeypatch.setenv("CXW_ORDERS_CHUNK_ROWS", "50")
     url = shop(tmp_path / "orders.db", 120, duplicate_of=7)  # id 7 in chunks 1 and 3
     with pytest.raises(BatchRejected) as caught:
-        extract_orders(START, END, url)
+        land_orders(START, END, url)
 
     reason = one_line(caught.value)
     assert "\n" not in reason

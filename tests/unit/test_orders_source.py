@@ -25,9 +25,9 @@ def utc(*args: int) -> datetime:
 
 def test_extracts_rows_changed_in_window_plus_overlap(shop: sa.Engine) -> None:
     table = orders.ENTITIES["orders"]
-    day_one = orders.extract_table(shop, table, utc(2026, 1, 1), utc(2026, 1, 2))
+    day_one = orders.read_entity(shop, table, utc(2026, 1, 1), utc(2026, 1, 2))
     assert day_one["id"].tolist() == [102]  # 100 and 101 changed again on day two
-    day_two = orders.extract_table(shop, table, utc(2026, 1, 2), utc(2026, 1, 3))
+    day_two = orders.read_entity(shop, table, utc(2026, 1, 2), utc(2026, 1, 3))
     # 102 was updated at 23:30 on day one: the day-two read reaches back an hour for
     # rows committed late; staging keeps the latest version of each row.
     assert sorted(day_two["id"].tolist()) == [100, 101, 102, 103]
@@ -54,7 +54,7 @@ def test_paging_keeps_rows_that_share_a_cursor_value(tmp_path: Path) -> None:
 
 def test_refunds_use_created_at_and_empty_windows_give_typed_columns(shop: sa.Engine) -> None:
     assert orders.ENTITIES["refunds"].cursor == "created_at"
-    empty = orders.extract_table(shop, orders.ENTITIES["refunds"], utc(2026, 1, 1), utc(2026, 1, 2))
+    empty = orders.read_entity(shop, orders.ENTITIES["refunds"], utc(2026, 1, 1), utc(2026, 1, 2))
     assert empty.empty
     assert list(empty.columns) == list(orders.ENTITIES["refunds"].columns)
 
@@ -72,8 +72,8 @@ def test_first_window_reads_the_whole_history_later_ones_only_the_window(
         connection.execute("update customers set updated_at = '2025-03-01 00:00:00' where id = 3")
     engine = orders.connect(f"sqlite:///{path}")
     table = orders.ENTITIES["customers"]
-    first = orders.extract_table(engine, table, utc(2026, 1, 1), utc(2026, 1, 2), True)
-    later = orders.extract_table(engine, table, utc(2026, 1, 1), utc(2026, 1, 2))
+    first = orders.read_entity(engine, table, utc(2026, 1, 1), utc(2026, 1, 2), True)
+    later = orders.read_entity(engine, table, utc(2026, 1, 1), utc(2026, 1, 2))
     engine.dispose()
     assert sorted(first["id"].tolist()) == [1, 3]
     assert later["id"].tolist() == [1]
@@ -94,7 +94,7 @@ def test_a_missing_table_is_one_line_naming_table_and_setting(
     with sqlite3.connect(path) as connection:
         connection.execute("drop table refunds")
     with pytest.raises(PermanentError) as caught:
-        pipeline.extract_orders(utc(2026, 1, 1), utc(2026, 1, 3), f"sqlite:///{path}")
+        pipeline.land_orders(utc(2026, 1, 1), utc(2026, 1, 3), f"sqlite:///{path}")
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(

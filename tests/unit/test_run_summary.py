@@ -11,7 +11,7 @@ import pytest
 from cxw import run_summary
 from cxw.landing import FilesRejected
 from cxw.local_airflow import AirflowFailed
-from cxw.pipeline import extract_surveys, extract_web
+from cxw.pipeline import land_surveys, land_web
 from cxw.settings import Settings
 from tests.unit.test_surveys_source import DAY_ONE, DAY_TWO, GOOD_DAY_ONE, csv_text, write
 from tests.unit.test_web_source import DAY, event, write_day
@@ -24,12 +24,12 @@ def test_summary_names_landed_rejected_warned_and_stale_sources(
     monkeypatch.setenv("CXW_SURVEY_DROP_PATH", str(tmp_path / "surveys"))
     # Web: Mar 10 only (Mar 8 and 9, the re-read days, had no traffic).
     write_day(tmp_path / "ga4", DAY, [event(DAY), event(DAY, 61)])
-    extract_web(datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
+    land_web(datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
     # Surveys: Mar 1 lands, Mar 2 is rejected (a CSAT score of 6).
     write(tmp_path / "surveys", DAY_ONE, GOOD_DAY_ONE)
     write(tmp_path / "surveys", DAY_TWO, csv_text("R_5,csat,2026-03-02T09:00:00Z,e@x.org,,,,6,"))
     with pytest.raises(FilesRejected):
-        extract_surveys(datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
+        land_surveys(datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
 
     text = run_summary.summary(Settings.from_env(), date(2026, 3, 10))
     lines = text.splitlines()

@@ -11,7 +11,7 @@ import pytest
 
 from cxw.landing import FilesRejected
 from cxw.ledger import RejectedLedger, last_runs
-from cxw.pipeline import extract_surveys
+from cxw.pipeline import land_surveys
 from cxw.settings import Settings
 from cxw.state import SyncState
 
@@ -36,7 +36,7 @@ def write(folder: Path, name: str, text: str, bom: bool = False) -> Path:
 
 
 def run() -> dict[str, int]:
-    return extract_surveys(datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
+    return land_surveys(datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
 
 
 def landed(name: str) -> pd.DataFrame:

@@ -52,7 +52,7 @@ def write_day(folder: Path, day: date, events: int) -> Path:
 MEASURE = """
 import json, sys
 from datetime import UTC, datetime, timedelta
-from cxw.pipeline import extract_web
+from cxw.pipeline import land_web
 
 def peak_mb():
     for line in open("/proc/self/status"):
@@ -62,7 +62,7 @@ def peak_mb():
 def land(day):
     start = datetime.fromisoformat(day).replace(tzinfo=UTC)
     later = start + timedelta(days=30)
-    return extract_web(start, start + timedelta(days=1), now=later)
+    return land_web(start, start + timedelta(days=1), now=later)
 
 land(sys.argv[1])
 baseline = peak_mb()

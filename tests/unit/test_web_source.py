@@ -14,7 +14,7 @@ import pytest
 
 from cxw.landing import FilesRejected
 from cxw.ledger import RejectedLedger, last_runs
-from cxw.pipeline import extract_web
+from cxw.pipeline import land_web
 from cxw.settings import Settings
 from cxw.sources import web
 from cxw.sources.location import Location
@@ -74,7 +74,7 @@ def write_day(folder: Path, day: date, rows: list[dict[str, Any]], gz: bool = Fa
 
 def run(day: date) -> dict[str, int]:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return extract_web(start, start + timedelta(days=1))
+    return land_web(start, start + timedelta(days=1))
 
 
 def lake_files(home: Path) -> dict[str, pa.Table]:
@@ -172,7 +172,7 @@ def test_sparse_days_land_the_existing_ones_a_late_latest_day_is_waited_for(
     end = datetime(last.year, last.month, last.day, tzinfo=UTC)
 
     with pytest.raises(web.ExportLate, match="2026-03-10 is not in"):
-        extract_web(start, end, now=end + timedelta(hours=5))
+        land_web(start, end, now=end + timedelta(hours=5))
     assert sorted(lake_files(exports)) == [
         "20260306T000000_20260307T000000.parquet",
         "20260309T000000_20260310T000000.parquet",
@@ -184,7 +184,7 @@ def test_sparse_days_land_the_existing_ones_a_late_latest_day_is_waited_for(
     ]
 
     # At 13:00 the deadline (12 h after the day) has passed: the day had no traffic.
-    assert extract_web(start, end, now=end + timedelta(hours=13)) == {
+    assert land_web(start, end, now=end + timedelta(hours=13)) == {
         "events_20260306.jsonl": 1,
         "events_20260309.jsonl": 1,
     }

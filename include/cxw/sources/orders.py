@@ -188,7 +188,7 @@ def read_changed_rows(
             params["after_id"] = NULL_ID if pd.isna(last["id"]) else int(last["id"])
 
 
-def extract_table(
+def read_entity(
     engine: sa.Engine, table: Entity, start: datetime, end: datetime, full_history: bool = False
 ) -> pd.DataFrame:
     """All changed rows of one table for the window ``[start - OVERLAP, end)``, or every

@@ -116,9 +116,9 @@ __all__ = [
     "MAX_RETRY_AFTER_SECONDS", "OVERLAP", "SCHEDULES_PATH", "SLA_POLICIES_PATH", "SOURCE",
     "SYNC_DEADLINE_SECONDS", "TICKETS_PATH", "TICKET_EVENTS_PATH", "TIMEOUT", "USERS_PATH",
     "Endpoint", "Fetched", "HelpdeskAuthError", "HelpdeskClient", "HelpdeskConfig",
-    "HelpdeskError", "SyncBoundExceeded", "batches", "cursor_export", "extract",
+    "HelpdeskError", "SyncBoundExceeded", "batches", "cursor_export",
     "fetch_groups", "fetch_holidays", "fetch_schedules", "fetch_sla_policies",
-    "fetch_ticket_events", "fetch_tickets", "fetch_users", "list_pages", "read_span",
+    "fetch_ticket_events", "fetch_tickets", "fetch_users", "list_pages", "read_entity", "read_span",
     "read_start", "record_json", "retry_after_seconds", "time_export", "warn_on_gap",
 ]
 
@@ -314,7 +314,7 @@ class EntityBatch:
     pages: int
 
 
-def extract(client: HelpdeskClient, entity: Endpoint, span: Window) -> EntityBatch:
+def read_entity(client: HelpdeskClient, entity: Endpoint, span: Window) -> EntityBatch:
     """Fetch and flatten one entity's records updated in ``span`` (see ``read_span``;
     the snapshot entities ignore it). The sync's bounds (pages, deadline) start here."""
     client.begin_sync(entity.name)
@@ -333,7 +333,7 @@ def batches(client: HelpdeskClient, window: Window, previous: Previous) -> Itera
 
         def read(entity: Endpoint = entity, landed: Mapping[str, Any] | None = landed
                  ) -> PendingBatch:
-            batch = extract(client, entity, read_span(window, landed))
+            batch = read_entity(client, entity, read_span(window, landed))
             return typed_batch(
                 batch.rows,
                 entity.columns,
