@@ -9,11 +9,15 @@
 
 {#- Post-hook of the incremental ticket models: a ticket deleted in the helpdesk leaves
     them (delete+insert replaces only the tickets a batch has rows for, and a deleted
-    ticket may have none). Run after full refreshes too, so both give the same rows. -#}
+    ticket may have none). Run after full refreshes too, so both give the same rows.
+    Reads the deleted tickets from stg_helpdesk__tickets (one row per ticket, its latest
+    version), not from int_tickets_touched, which joins every audit event to its ticket:
+    the same set (a ticket is deleted there exactly when its latest version is), for a
+    read of the ticket versions alone in each of the eight models' post-hooks. -#}
 {% macro drop_deleted_tickets() -%}
     delete from {{ this }}
     where ticket_id in (
-        select ticket_id from {{ ref('int_tickets_touched') }}
+        select ticket_id from {{ ref('stg_helpdesk__tickets') }}
         where is_deleted
     )
 {%- endmacro %}

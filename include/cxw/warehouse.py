@@ -300,6 +300,39 @@ def build_selection(settings: Settings, as_of: date, state: Mapping[str, Any]) -
     return selection
 
 
+# Data tests sized to the run (macros/get_where_subquery.sql): a day's build tells the
+# tests that ask for it the latest landing time the previous build read, so they check
+# only the rows landed since; a full refresh, a first build or a changed project (which
+# selects everything) tests every row.
+LOADED_THROUGH_ENV = "CXW_LAST_BUILD_LOADED_THROUGH"
+
+
+def loaded_through(
+    settings: Settings, batches: Mapping[str, list[list[Any]]], state: Mapping[str, Any]
+) -> str | None:
+    """The latest ``_loaded_at`` (UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``) of the landed
+    ``batches``: the last build's (``state``) and that of the batch files new or re-landed
+    since it, the only ones read (their ``_loaded_at`` column). None without any row."""
+    built = state.get("batches", {})
+    new_files = [
+        str(settings.lake_dir / name.replace(".", "/", 1) / entry[0])
+        for name, entries in batches.items()
+        for entry in entries
+        if entry not in built.get(name, [])
+    ]
+    latest = [state["loaded_through"]] if state.get("loaded_through") else []
+    if new_files:
+        with duckdb_connection.connect(settings=settings) as connection:
+            connection.execute("set TimeZone = 'UTC'")
+            (landed,) = connection.execute(
+                "select strftime(max(timezone('UTC', _loaded_at)), '%Y-%m-%d %H:%M:%S.%f') "
+                "from read_parquet(?, union_by_name = true)",
+                [new_files],
+            ).fetchone()
+        latest += [landed] if landed else []
+    return max(latest, default=None)
+
+
 def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str:
     """``dbt build`` the project into the DuckDB warehouse as of ``as_of``: what changed
     since the last build (``build_selection``), everything with ``full_refresh`` (or
@@ -324,10 +357,14 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
             return ""
         if selection:
             log.info("building what changed since the last build: %s", selection)
+        record["loaded_through"] = loaded_through(settings, record["batches"], state)
+        env = as_of_environment(as_of)
+        if selection and state.get("loaded_through"):
+            env[LOADED_THROUGH_ENV] = state["loaded_through"]
         output = run_dbt(
             settings,
             *build_arguments(settings, selection=selection, full_refresh=full_refresh),
-            env=as_of_environment(as_of),
+            env=env,
         )
         state_path.write_text(json.dumps(record))
         _full_refresh_marker(settings).unlink(missing_ok=True)

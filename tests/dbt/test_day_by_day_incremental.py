@@ -5,6 +5,7 @@ published table, exactly what one `--full-refresh` build of the same lake holds.
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -86,6 +87,10 @@ def test_every_table_equals_a_full_refresh(
     assert len(full) >= 10 and sum(len(table) for table in full.values()) > 1000
     for name, table in full.items():
         pd.testing.assert_frame_equal(incremental[name], table, check_dtype=False, obj=name)
+    # The full refresh tested every row: no previous landing time, so 1970 (the sized
+    # tests, test_a_days_data_tests_check_the_rows_landed_since_the_last_build).
+    where = sized_test_where(rebuilt, "test.cxw.unique_stg_web__events_event_key")
+    assert "loaded_at > cast('1970-01-01 00:00:00' as timestamp)" in where
 
 
 def test_a_day_builds_only_what_changed(day_by_day: tuple[Settings, list[str]]) -> None:
@@ -95,3 +100,32 @@ def test_a_day_builds_only_what_changed(day_by_day: tuple[Settings, list[str]]) 
     # view over a source that landed nothing new); the same day again nothing at all.
     assert all(total < totals[0] for total in totals[1:]), totals
     assert outputs[-1] == ""
+
+
+def sized_test_where(settings: Settings, test_prefix: str) -> str:
+    """The `where` a data test of the last build ran with, from its compiled SQL."""
+    results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
+    (code,) = [
+        result["compiled_code"] for result in results["results"]
+        if result["unique_id"].startswith(test_prefix)
+    ]
+    return code.split("dbt_subquery")[0]
+
+
+def test_a_days_data_tests_check_the_rows_landed_since_the_last_build(
+    day_by_day: tuple[Settings, list[str]],
+) -> None:
+    # The last build that ran (June 28's; the rerun after it built nothing) tested
+    # stg_web__events' key only on the events landed after the latest landing the build
+    # before it read: some of the table (June 28's export), not all of it (June 4-27's).
+    settings, _ = day_by_day
+    where = sized_test_where(settings, "test.cxw.unique_stg_web__events_event_key")
+    through = where.split("loaded_at > cast('")[1].split("'")[0]
+    assert not through.startswith("1970")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        tested, total = connection.execute(
+            "select count(*) filter (where loaded_at > cast(? as timestamp)), count(*) "
+            "from staging.stg_web__events",
+            [through],
+        ).fetchone()
+    assert 0 < tested < total, (tested, total)

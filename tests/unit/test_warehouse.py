@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cxw import warehouse
@@ -89,3 +89,34 @@ def test_a_build_selects_everything_when_the_target_or_the_warehouse_changed(
     monkeypatch.delenv("CXW_DBT_TARGET")
     settings.warehouse_path.unlink()
     assert warehouse.build_selection(settings, as_of, state) is None
+
+
+def test_loaded_through_reads_only_the_batches_new_since_the_last_build(cxw_home: Path) -> None:
+    """The latest landing time a build read (for the next build's sized data tests): the
+    last build's, or that of a batch landed since, whichever is later; a batch the last
+    build already read is not opened again."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    settings = Settings.from_env()
+    folder = settings.lake_dir / "helpdesk" / "tickets"
+    folder.mkdir(parents=True)
+    # Not Parquet at all: reading it would fail, so the test proves it is not read.
+    (folder / "old.parquet").write_bytes(b"read by the last build")
+    state = {
+        "batches": warehouse.landed_batches(settings),
+        "loaded_through": "2026-03-01 06:00:00.000000",
+    }
+    assert warehouse.loaded_through(settings, warehouse.landed_batches(settings), state) == (
+        "2026-03-01 06:00:00.000000"
+    )
+    moment = pa.timestamp("us", tz="UTC")
+    landed = [datetime(2026, 3, 2, 7, 30, tzinfo=UTC), datetime(2026, 3, 2, 7, 31, tzinfo=UTC)]
+    pq.write_table(pa.table({"id": [1, 2], "_loaded_at": pa.array(landed, moment)}),
+                   folder / "new.parquet")
+    # The new batch's latest landing, 07:31 UTC, is after the last build's 06:00 on Mar 1.
+    assert warehouse.loaded_through(settings, warehouse.landed_batches(settings), state) == (
+        "2026-03-02 07:31:00.000000"
+    )
+    # Nothing read before and nothing with rows: no landing time at all.
+    assert warehouse.loaded_through(settings, {}, {}) is None
