@@ -120,7 +120,7 @@ def in_child(work: Callable[..., Any], *args: Any) -> tuple[Any, int]:
     task process has) and holds no generated data, so nothing of the benchmark's own
     is counted, and no stage pays the imports in its time."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["cxw.pipeline", "cxw_demo.generate"])
+    context.set_forkserver_preload(["cxw.pipeline", "cxw.warm", "cxw_demo.generate"])
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(send, work, args, dict(os.environ)))
     process.start()
