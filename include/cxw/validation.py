@@ -29,6 +29,7 @@ from cxw.settings import EXPECTATIONS_DIR
 # GX phones home for usage statistics unless told not to; this pipeline runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
+log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 3
 RAW_RECORD = "_record"  # the record as the source sent it (JSON sources)
@@ -491,16 +492,22 @@ def build_data_docs(results_dir: Path, site_dir: Path) -> Path:
     suites = []
     for path in sorted(EXPECTATIONS_DIR.rglob("*.json")):
         suite = context.suites.add(load_suite(path))
-        suites.append(ExpectationSuiteIdentifier(name=suite.name))
+        key = ExpectationSuiteIdentifier(name=suite.name)
+        page = _page(site_dir / "expectations", key.to_tuple())
+        if not page.exists() or page.stat().st_mtime_ns < path.stat().st_mtime_ns:
+            suites.append(key)
     fresh = [
         key
         for key in context.validation_results_store.list_keys()
         if not _page(site_dir / "validations", key.to_tuple()).exists()
     ]
-    # Only the suites and the new results are rendered (GX renders everything when given
-    # no identifiers); the index lists every result that has a page.
-    context.build_data_docs(site_names=["cxw"], resource_identifiers=[*suites, *fresh])
-    _make_offline(site_dir)
+    # Only new or changed suites and new results are rendered (GX renders everything
+    # when given no identifiers); the index lists every suite and result with a page.
+    if suites or fresh or not (site_dir / "index.html").exists():
+        context.build_data_docs(site_names=["cxw"], resource_identifiers=[*suites, *fresh])
+        _make_offline(site_dir)
+    else:
+        log.info("GX Data Docs: no new result and no changed suite, nothing rendered")
     return site_dir / "index.html"
 
 
