@@ -237,6 +237,12 @@ def _validator(suite_file: Path) -> _Validator:
     return validator
 
 
+def checked_columns(suite_file: Path) -> list[str] | None:
+    """The columns the suite in ``suite_file`` reads (None: every column)."""
+    with _GX_LOCK:
+        return _validator(suite_file).columns
+
+
 def _checked_columns(suite: Any) -> list[str] | None:
     """The columns a suite's expectations read, or None when one reads the table's columns
     as a whole (their names or order: every column must be there) or has a row condition
