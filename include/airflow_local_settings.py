@@ -3,7 +3,7 @@
 One job: warm task processes. On Linux the LocalExecutor forks its workers from the
 scheduler and every task process from a worker, so modules the scheduler has imported
 are already loaded in every task. ``cxw`` starts its scheduler with
-``CXW_PREIMPORT=cxw.pipeline`` (comma-separated module names): each task then skips the
+``CXW_PREIMPORT=cxw.pipeline,cxw.warm`` (comma-separated module names): each task then skips the
 import of pandas, pyarrow, DuckDB, Great Expectations and the project's modules (tens of
 seconds on a loaded machine). Nothing else in this file: it defines no policies.
 """

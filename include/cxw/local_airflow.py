@@ -165,7 +165,7 @@ MARKER = "CXW_LOCAL_AIRFLOW_ID"
 
 
 # What the scheduler imports before its LocalExecutor forks the workers the tasks fork from.
-PREIMPORT = "cxw.pipeline,great_expectations"
+PREIMPORT = "cxw.pipeline,cxw.warm"
 
 
 def machine_slots() -> int:

@@ -144,7 +144,9 @@ def build_warehouse(as_of: date) -> str:
 
 
 def validate_marts() -> dict[str, bool]:
-    """Validate the built marts with their GX suites; raise if any fails."""
+    """Validate the built marts that changed since their last passing validation with
+    their GX suites (``cxw.mart_validation``); raise if any fails. Returns each validated
+    mart's verdict."""
     settings = Settings.from_env()
     reports = mart_validation.validate_marts(
         settings.warehouse_path, settings.reports_dir / "validation" / "marts"

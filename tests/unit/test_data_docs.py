@@ -134,3 +134,30 @@ def test_build_reports_builds_the_data_docs(
     built = pipeline.build_reports()
     assert built["gx_data_docs"] == str(settings.reports_dir / "gx-data-docs" / "index.html")
     assert Path(built["gx_data_docs"]).exists()
+
+
+def test_a_rebuild_renders_suite_pages_only_when_their_suite_changed(
+    tmp_path: Path, suite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cxw.validation.EXPECTATIONS_DIR", suite_file.parent)
+    store, site = tmp_path / "store", tmp_path / "site"
+    validate_frame(frame("b@example.com", 1), suite_file, NOW, results_store=store,
+                   batch_identifier="day1")
+    build_data_docs(store, site)
+    (suite_page,) = (site / "expectations").rglob("*.html")
+    suite_page.write_text(suite_page.read_text().replace("people.contacts", "kept suite page"))
+    index = site / "index.html"
+    index.write_text(index.read_text() + "<!-- kept index -->")
+
+    build_data_docs(store, site)  # nothing new: nothing rendered, not even the index
+    assert "kept index" in index.read_text()
+
+    validate_frame(frame("c@example.com", 2), suite_file, NOW, results_store=store,
+                   batch_identifier="day2")
+    build_data_docs(store, site)  # a new result: its page and the index, not the suite's
+    assert "kept suite page" in suite_page.read_text()
+    assert "day2" in index.read_text() and "kept index" not in index.read_text()
+
+    suite_file.write_text(suite_file.read_text())  # the suite changed (a newer file)
+    build_data_docs(store, site)
+    assert "kept suite page" not in suite_page.read_text()

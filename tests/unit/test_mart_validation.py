@@ -57,3 +57,25 @@ def test_a_bad_mart_is_rejected_naming_table_rule_and_row(tmp_path: Path) -> Non
         validate_marts(warehouse, tmp_path / "results")
     message = str(caught.value)
     assert "service.agents" in message and "csat_pct" in message and "180" in message
+
+
+def test_only_marts_changed_since_their_last_passing_validation_are_validated(
+    tmp_path: Path,
+) -> None:
+    warehouse = make_warehouse(tmp_path / "w.duckdb", csat_pct=80)
+    results = tmp_path / "results"
+    assert set(validate_marts(warehouse, results)) == {"service.agents"}
+    assert validate_marts(warehouse, results) == {}, "the same rows: not validated again"
+    assert set(validate_marts(warehouse, results, every=True)) == {"service.agents"}
+
+    with duckdb.connect(str(warehouse)) as connection:  # the next build changes one value
+        connection.execute("update service.agents set tickets_solved = 4")
+    assert set(validate_marts(warehouse, results)) == {"service.agents"}
+
+
+def test_a_mart_that_failed_is_validated_again_until_it_passes(tmp_path: Path) -> None:
+    warehouse = make_warehouse(tmp_path / "w.duckdb", csat_pct=180)
+    results = tmp_path / "results"
+    for _ in range(2):  # unchanged, but it failed: still checked, still rejected
+        with pytest.raises(MartsRejected, match="csat_pct"):
+            validate_marts(warehouse, results)
