@@ -12,7 +12,6 @@ DAG tasks' functions are called directly, as the DAGs' tasks call them.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -24,8 +23,8 @@ from cxw import pipeline, run_summary
 from cxw.settings import Settings
 from cxw.sources.helpdesk import SyncBoundExceeded
 from cxw_demo.helpdesk_server import HelpdeskServer
+from tests.handmade.shop import HANDMADE, apply_days, create_orders_db
 
-HANDMADE = Path(__file__).parents[1] / "handmade"
 MONDAY, TUESDAY = date(2026, 2, 2), date(2026, 2, 3)
 TOKEN = "handmade-token"
 SOURCES = ("helpdesk", "web", "orders", "surveys")
@@ -55,9 +54,7 @@ def orders_published(path: Path) -> dict[date, int]:
 def test_a_failing_source_does_not_stop_the_others_or_the_publish(
     cxw_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shop = tmp_path / "shop.db"
-    with sqlite3.connect(shop) as connection:
-        connection.executescript((HANDMADE / "orders_day1.sql").read_text())
+    shop = create_orders_db(tmp_path / "shop.db", "orders_day1")
     drop = tmp_path / "surveys"
     drop.mkdir()
     shutil.copy(HANDMADE / "surveys" / "responses_20260202.csv", drop)
@@ -79,8 +76,7 @@ def test_a_failing_source_does_not_stop_the_others_or_the_publish(
     monday_orders = orders_published(published)
 
     # Tuesday: the helpdesk is gone (nothing listens on its port any more) ...
-    with sqlite3.connect(shop) as connection:
-        connection.executescript((HANDMADE / "orders_day2.sql").read_text())
+    apply_days(shop, "orders_day2")
     broken = (HANDMADE / "surveys" / "responses_20260203.csv").read_text(encoding="utf-8-sig")
     header, first, *rest = broken.splitlines(keepends=True)
     fields = first.split(",")
