@@ -224,7 +224,9 @@ def extract_helpdesk(
         return land_batches(
             helpdesk.SOURCE,
             window,
-            lambda run: helpdesk.batches(client, window, run.previous),
+            lambda run: helpdesk.batches(
+                client, window, run.previous, chunk_records=settings.helpdesk_chunk_records
+            ),
             settings=settings,
         )
 
