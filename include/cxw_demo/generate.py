@@ -28,7 +28,7 @@ from typing import Any
 from cxw_demo.config import ORDER_FIELD_ID, SimulationConfig
 from cxw_demo.faults import inject_faults
 from cxw_demo.ga4 import write_ga4
-from cxw_demo.helpdesk_data import build_helpdesk, write_helpdesk
+from cxw_demo.helpdesk_data import write_helpdesk_of
 from cxw_demo.orders_db import write_orders_db
 from cxw_demo.surveys import write_surveys
 from cxw_demo.world import build_world
@@ -82,7 +82,7 @@ def generate(
         "orders_db": write_orders_db(world, out / ORDERS_DB, as_of=cutoff),
         "ga4": write_ga4(world, out / GA4_DIR, compress=gzip_web, as_of=cutoff),
         "surveys": write_surveys(world, out / SURVEYS_DIR, as_of=cutoff),
-        "helpdesk": write_helpdesk(build_helpdesk(world, as_of=cutoff), out / HELPDESK_DIR),
+        "helpdesk": write_helpdesk_of(world, out / HELPDESK_DIR, as_of=cutoff),
     }
     damaged = inject_faults(out, faults) if faults else {}
     manifest = {
