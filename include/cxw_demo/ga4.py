@@ -396,6 +396,9 @@ def _ints(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.large_string())
 
 
+LINES_SLICE = 50_000  # events turned into JSON lines at a time
+
+
 def _lines(day: pd.DataFrame, fragments: _Fragments, date: str) -> bytes:
     """The newline-terminated JSON lines of one day's events."""
     slot = day["slot"].to_numpy()
@@ -531,18 +534,17 @@ def write_ga4(
         if as_of is not None:
             day = day[day["arrival"].to_numpy() <= as_of * 1_000_000]
         date = np.datetime_as_string(np.datetime64(int(first_day + index), "D")).replace("-", "")
-        body = _lines(day, fragments, date) if len(day) else b""
         name = f"events_{date}.jsonl"
-        if compress:
-            with (
-                (folder / f"{name}.gz").open("wb") as raw,
-                gzip.GzipFile(
-                    filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=5
-                ) as handle,
-            ):
-                handle.write(body)
-        else:
-            (folder / name).write_bytes(body)
+        with (folder / (f"{name}.gz" if compress else name)).open("wb") as raw:
+            handle = (
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=5)
+                if compress else raw
+            )
+            # A busy day (a sale, December) is turned into text a slice of events at a
+            # time: its texts took ~1 KiB an event. The lines are the same, so the bytes.
+            for first in range(0, len(day), LINES_SLICE):
+                handle.write(_lines(day.iloc[first : first + LINES_SLICE], fragments, date))
+            handle.close()
         files += 1
         events += len(day)
         purchases += int((day["slot"] == PURCHASE_SLOT).sum())

@@ -14,7 +14,7 @@ Measured (2 vCPUs): 30 customers x 10 days in 0.2-0.4 s; 5,000 x 365 days in 5.4
 50,000 x 365 days (143k orders, 6.2M GA4 events, 22.4k tickets) in 66-85 s (disk-bound,
 6.3 GB of GA4 JSON), 123 s with ``gzip_web`` (GA4 273 MB). Peak memory (``/usr/bin/time``,
 side by side with the code before the streaming writers): 213 MiB at 5,000 x 365 (was
-217 MiB), 683 MiB at 50,000 x 365 (was 712 MiB; 3.5 GiB before GA4 was written a day at
+217 MiB), 647 MiB at 50,000 x 365 (was 712 MiB; 3.5 GiB before GA4 was written a day at
 a time).
 """
 
