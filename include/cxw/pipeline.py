@@ -226,7 +226,9 @@ def land_helpdesk(
         return land_batches(
             helpdesk.SOURCE,
             window,
-            lambda run: helpdesk.batches(client, window, run.previous),
+            lambda run: helpdesk.batches(
+                client, window, run.previous, chunk_records=settings.helpdesk_chunk_records
+            ),
             settings=settings,
         )
 

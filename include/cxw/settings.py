@@ -44,6 +44,9 @@ class Settings:
     # Orders-database rows read, validated and landed at a time: a table's window bigger
     # than this is landed chunk by chunk (one row group each), in bounded memory.
     orders_chunk_rows: int = 100_000
+    # Helpdesk records (tickets, users, audits) read, validated and landed at a time: a
+    # longer export (a first sync, a backfill) lands chunk by chunk, in bounded memory.
+    helpdesk_chunk_records: int = 20_000
     # What every DuckDB connection (and dbt's) may use: past the memory limit DuckDB
     # spills to the temporary directory instead of growing (None: ``<home>/duckdb-tmp``).
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
@@ -67,6 +70,7 @@ class Settings:
             web_late_deadline_hours=number("CXW_WEB_LATE_DEADLINE_HOURS", 12),
             web_chunk_events=int(number("CXW_WEB_CHUNK_EVENTS", 200_000)),
             orders_chunk_rows=int(number("CXW_ORDERS_CHUNK_ROWS", 100_000)),
+            helpdesk_chunk_records=int(number("CXW_HELPDESK_CHUNK_RECORDS", 20_000)),
             duckdb_memory_limit=_memory_limit(lenient=lenient),
             duckdb_threads=max(1, int(number("CXW_DUCKDB_THREADS", DEFAULT_DUCKDB_THREADS))),
             duckdb_temp_directory=_path("CXW_DUCKDB_TEMP_DIRECTORY"),
@@ -144,6 +148,7 @@ NUMBER_SETTINGS = {
     "CXW_WEB_LATE_DEADLINE_HOURS": 12,
     "CXW_WEB_CHUNK_EVENTS": 200_000,
     "CXW_ORDERS_CHUNK_ROWS": 100_000,
+    "CXW_HELPDESK_CHUNK_RECORDS": 20_000,
     "CXW_DUCKDB_THREADS": DEFAULT_DUCKDB_THREADS,
 }
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cxw_demo.config import SimulationConfig
 from cxw_demo.ga4 import write_ga4
-from cxw_demo.helpdesk_data import build_helpdesk, write_helpdesk
+from cxw_demo.helpdesk_data import write_helpdesk_of
 from cxw_demo.orders_db import write_orders_db
 from cxw_demo.surveys import write_surveys
 from cxw_demo.world import build_world
@@ -40,7 +40,7 @@ def run(customers: int, days: int, seed: int, out: Path) -> dict[str, float]:
         ("orders_db", lambda: write_orders_db(world, out / "shop.db")),
         ("ga4", lambda: write_ga4(world, out / "ga4")),
         ("surveys", lambda: write_surveys(world, out / "surveys")),
-        ("helpdesk", lambda: write_helpdesk(build_helpdesk(world), out / "helpdesk")),
+        ("helpdesk", lambda: write_helpdesk_of(world, out / "helpdesk")),
     )
     for name, stage in stages:
         mark = time.perf_counter()

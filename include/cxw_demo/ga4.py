@@ -336,38 +336,56 @@ class _Fragments:
         # deep-copies those on every column read).
         self.device_geo = devices["geo"].to_numpy()
         self.device_profile = devices["device_profile"].to_numpy()
-        self.pseudo_id = (
-            devices["client_number"].astype(str) + "." + devices["first_seen"].astype(str)
-        ).to_numpy(dtype=object)
-        self.order_items, self.order_ecommerce = self._orders(world)
+        # The per-device and per-order texts are made for a day's rows when it needs
+        # them: held for every browser and order they took ~2 KiB a customer.
+        self.client_number = devices["client_number"].to_numpy()
+        self.first_seen = devices["first_seen"].to_numpy()
+        items = world.order_items  # sorted by order id: each order's items are a run
+        self.item_product = items["product_id"].to_numpy() - 1
+        self.item_quantity = items["quantity"].to_numpy()
+        order_ids = world.orders["id"].to_numpy()
+        self.order_id = order_ids
+        self.order_total = world.orders["total_cents"].to_numpy()
+        item_order = items["order_id"].to_numpy()
+        self.items_from = np.searchsorted(item_order, order_ids, side="left")
+        self.items_to = np.searchsorted(item_order, order_ids, side="right")
 
-    def _orders(self, world: World) -> tuple[np.ndarray, np.ndarray]:
-        items = world.order_items
-        product_index = items["product_id"].to_numpy() - 1
-        line = (
-            pd.Series(self.product_item[product_index])
-            + ',"quantity":'
-            + items["quantity"].astype(str)
-            + "}"
-        )
-        by_order = line.groupby(items["order_id"].to_numpy(), sort=True).agg(",".join)
-        orders = world.orders
-        item_json = ("[" + by_order.reindex(orders["id"]).fillna("") + "]").to_numpy(dtype=object)
-        quantity = items.groupby("order_id")["quantity"].sum().reindex(orders["id"]).fillna(0)
-        unique = items.groupby("order_id")["product_id"].size().reindex(orders["id"]).fillna(0)
-        revenue = (orders["total_cents"] / 100).map("{:.2f}".format)
-        ecommerce = (
-            ',"ecommerce":{"total_item_quantity":'
-            + quantity.astype(np.int64).astype(str).to_numpy()
-            + ',"purchase_revenue":'
-            + revenue.to_numpy()
-            + ',"unique_items":'
-            + unique.astype(np.int64).astype(str).to_numpy()
-            + ',"transaction_id":"'
-            + orders["id"].astype(str).to_numpy()
-            + '"}'
-        )
-        return item_json, np.asarray(ecommerce, dtype=object)
+    def pseudo_id(self, device_row: np.ndarray) -> np.ndarray:
+        """The ``user_pseudo_id`` of each device row: client number and first visit."""
+        return (
+            pd.Series(self.client_number[device_row]).astype(str)
+            + "."
+            + pd.Series(self.first_seen[device_row]).astype(str)
+        ).to_numpy(dtype=object)
+
+    def orders(self, order_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per order row, its ``items`` JSON and its ``ecommerce`` JSON."""
+        unique, inverse = np.unique(order_row, return_inverse=True)
+        items, ecommerce = [], []
+        for row in unique.tolist():
+            first, last = int(self.items_from[row]), int(self.items_to[row])
+            products = self.item_product[first:last].tolist()
+            quantities = self.item_quantity[first:last].tolist()
+            items.append(
+                "["
+                + ",".join(
+                    f'{self.product_item[product]},"quantity":{quantity}}}'
+                    for product, quantity in zip(products, quantities, strict=True)
+                )
+                + "]"
+            )
+            ecommerce.append(
+                f',"ecommerce":{{"total_item_quantity":{sum(quantities)}'
+                f',"purchase_revenue":{self.order_total[row] / 100:.2f}'
+                f',"unique_items":{last - first}'
+                f',"transaction_id":"{self.order_id[row]}"}}'
+            )
+        as_array = np.empty(len(unique), dtype=object)
+        as_array[:] = items
+        items_array = as_array[inverse]
+        as_array = np.empty(len(unique), dtype=object)
+        as_array[:] = ecommerce
+        return items_array, as_array[inverse]
 
 
 def _strings(values: np.ndarray) -> pa.Array:
@@ -376,6 +394,9 @@ def _strings(values: np.ndarray) -> pa.Array:
 
 def _ints(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.large_string())
+
+
+LINES_SLICE = 50_000  # events turned into JSON lines at a time
 
 
 def _lines(day: pd.DataFrame, fragments: _Fragments, date: str) -> bytes:
@@ -387,6 +408,7 @@ def _lines(day: pd.DataFrame, fragments: _Fragments, date: str) -> bytes:
     order_row = day["order_row"].to_numpy()
     has_order = order_row >= 0
     safe_order = np.where(has_order, order_row, 0)
+    order_items, order_ecommerce = fragments.orders(safe_order)
     product = day["product"].to_numpy()
     page = np.where(
         is_product | (slot == CART_SLOT),
@@ -427,7 +449,7 @@ def _lines(day: pd.DataFrame, fragments: _Fragments, date: str) -> bytes:
     )
     items = np.where(
         has_order & (slot == PURCHASE_SLOT),
-        fragments.order_items[safe_order],
+        order_items,
         np.where(
             is_product & (names == "view_item") | (slot == CART_SLOT),
             "[" + fragments.product_item[product] + ',"quantity":1}]',
@@ -436,7 +458,7 @@ def _lines(day: pd.DataFrame, fragments: _Fragments, date: str) -> bytes:
     )
     ecommerce = np.where(
         has_order & (slot == PURCHASE_SLOT),
-        fragments.order_ecommerce[safe_order],
+        order_ecommerce,
         ',"ecommerce":null',
     )
     user_id = day["user_id"].to_numpy()
@@ -460,7 +482,7 @@ def _lines(day: pd.DataFrame, fragments: _Fragments, date: str) -> bytes:
         '],"user_id":',
         _strings(user_json.astype(object)),
         ',"user_pseudo_id":"',
-        _strings(fragments.pseudo_id[device_row]),
+        _strings(fragments.pseudo_id(device_row)),
         '"',
         _strings(fragments.device[fragments.device_profile[device_row]]),
         _strings(fragments.geo[fragments.device_geo[device_row]]),
@@ -512,18 +534,17 @@ def write_ga4(
         if as_of is not None:
             day = day[day["arrival"].to_numpy() <= as_of * 1_000_000]
         date = np.datetime_as_string(np.datetime64(int(first_day + index), "D")).replace("-", "")
-        body = _lines(day, fragments, date) if len(day) else b""
         name = f"events_{date}.jsonl"
-        if compress:
-            with (
-                (folder / f"{name}.gz").open("wb") as raw,
-                gzip.GzipFile(
-                    filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=5
-                ) as handle,
-            ):
-                handle.write(body)
-        else:
-            (folder / name).write_bytes(body)
+        with (folder / (f"{name}.gz" if compress else name)).open("wb") as raw:
+            handle = (
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=5)
+                if compress else raw
+            )
+            # A busy day (a sale, December) is turned into text a slice of events at a
+            # time: its texts took ~1 KiB an event. The lines are the same, so the bytes.
+            for first in range(0, len(day), LINES_SLICE):
+                handle.write(_lines(day.iloc[first : first + LINES_SLICE], fragments, date))
+            handle.close()
         files += 1
         events += len(day)
         purchases += int((day["slot"] == PURCHASE_SLOT).sum())

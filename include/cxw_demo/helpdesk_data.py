@@ -8,7 +8,8 @@ as it stood at any moment. Audits come from the lifecycle slots of ``ticket_life
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from cxw_demo.world import World, stream
 END_USER_ID_BASE = 362000000000
 AUDIT_ID_BASE = 40000000000
 CHILD_ID_BASE = 50000000000
+STORY_SLICE = 10_000  # tickets turned into records at a time
 SYSTEM_UPDATER = -1
 FILES = (
     "tickets.jsonl",
@@ -262,7 +264,61 @@ def _requesters(world: World, tickets: pd.DataFrame) -> pd.DataFrame:
 
 def build_helpdesk(world: World, as_of: int | None = None) -> dict[str, Any]:
     """All helpdesk records (as of ``as_of``, unix; default the end of the range): tickets,
-    audits, users, groups, schedule, holidays, SLA policy."""
+    audits, users, groups, schedule, holidays, SLA policy. ``write_helpdesk_of`` writes
+    the same records without holding them."""
+    tickets, requesters, cutoff = _prepared(world, as_of)
+    records: list[dict[str, Any]] = []
+    audits: list[dict[str, Any]] = []
+    for record, ticket_audits in _stories(tickets, cutoff):
+        records.append(record)
+        audits.extend(ticket_audits)
+    audits.sort(key=lambda audit: (audit["timestamp"], audit["ticket_id"]))
+    numbered = list(_numbered(audits, _Numbers()))
+    return {"tickets": records, "ticket_events": numbered,
+            **_snapshots(world, requesters, cutoff)}
+
+
+def write_helpdesk_of(world: World, folder: Path, as_of: int | None = None) -> dict[str, int]:
+    """Write what ``build_helpdesk`` builds into ``folder``, the same bytes as
+    ``write_helpdesk`` of it, in bounded memory: tickets are written as they are made,
+    their audits bucketed by day on disk, then sorted, numbered and written a day at a
+    time (audits are numbered in time order across all tickets)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tickets, requesters, cutoff = _prepared(world, as_of)
+    counts = {"tickets": 0, "ticket_events": 0}
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".audits-") as scratch:
+        buckets: dict[int, Any] = {}
+        try:
+            with (folder / "tickets.jsonl").open("w", encoding="utf-8") as handle:
+                for record, ticket_audits in _stories(tickets, cutoff):
+                    handle.write(_line(record))
+                    counts["tickets"] += 1
+                    for audit in ticket_audits:
+                        day = audit["timestamp"] // 86400
+                        if day not in buckets:
+                            buckets[day] = open(  # noqa: SIM115 - closed below
+                                Path(scratch) / f"{day}.jsonl", "w", encoding="utf-8"
+                            )
+                        buckets[day].write(_line([counts["ticket_events"], audit]))
+                        counts["ticket_events"] += 1
+        finally:
+            for bucket in buckets.values():
+                bucket.close()
+        numbers = _Numbers()
+        with (folder / "ticket_events.jsonl").open("w", encoding="utf-8") as handle:
+            for day in sorted(buckets):
+                audits = [json.loads(line) for line in (Path(scratch) / f"{day}.jsonl").open()]
+                # Stable as build_helpdesk's sort: ties keep the order the audits were made.
+                audits.sort(key=lambda pair: (pair[1]["timestamp"], pair[1]["ticket_id"], pair[0]))
+                for audit in _numbered((audit for _, audit in audits), numbers):
+                    handle.write(_line(audit))
+    snapshots = _snapshots(world, requesters, cutoff)
+    _write_snapshots(snapshots, folder)
+    return {**counts, "users": len(snapshots["users"]), "groups": len(snapshots["groups"])}
+
+
+def _prepared(world: World, as_of: int | None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The tickets opened before the cutoff with their people, subjects and texts."""
     config, team = world.config, world.team
     cutoff = config.end_ts if as_of is None else min(as_of, config.end_ts)
     tickets = world.tickets[world.tickets["t_create"] < cutoff].copy()
@@ -271,10 +327,11 @@ def build_helpdesk(world: World, as_of: int | None = None) -> dict[str, Any]:
     tickets["requester_id"] = requester_id.loc[tickets["requester_key"]].to_numpy()
     tickets["agent_id"] = team.agent_ids[tickets["agent_index"].to_numpy()]
     tickets["group_id"] = team.group_ids[tickets["group_index"].to_numpy()]
+    named = world.orders[world.orders["id"].isin(tickets["order_id"])]  # not every order
     promised = dict(
         zip(
-            world.orders["id"].tolist(),
-            world.orders["promised_delivery_date"].dt.strftime("%Y-%m-%d").tolist(),
+            named["id"].tolist(),
+            named["promised_delivery_date"].dt.strftime("%Y-%m-%d").tolist(),
             strict=True,
         )
     )
@@ -286,25 +343,38 @@ def build_helpdesk(world: World, as_of: int | None = None) -> dict[str, Any]:
         descriptions.append(body.format(order=order_id or "", promised=when or "last week"))
     tickets["subject"] = subjects
     tickets["description"] = descriptions
+    return tickets, requesters, cutoff
 
-    audits: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    for ticket in tickets.to_dict("records"):
-        builder = _AuditBuilder(
-            ticket,
-            int(ticket["requester_id"]),
-            int(ticket["agent_id"]),
-            int(ticket["group_id"]),
-            cutoff,
-        )
-        ticket_audits = builder.build()
-        audits.extend(ticket_audits)
-        records.append(_ticket_record(ticket, ticket_audits))
-    audits.sort(key=lambda audit: (audit["timestamp"], audit["ticket_id"]))
-    child_id = CHILD_ID_BASE
-    for number, audit in enumerate(audits):
+
+def _stories(tickets: pd.DataFrame, cutoff: int
+             ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each ticket's record and its audits (not numbered yet), in ticket order."""
+    for start in range(0, len(tickets), STORY_SLICE):
+        for ticket in tickets.iloc[start : start + STORY_SLICE].to_dict("records"):
+            builder = _AuditBuilder(
+                ticket,
+                int(ticket["requester_id"]),
+                int(ticket["agent_id"]),
+                int(ticket["group_id"]),
+                cutoff,
+            )
+            ticket_audits = builder.build()
+            yield _ticket_record(ticket, ticket_audits), ticket_audits
+
+
+class _Numbers:
+    """The next audit number and the last child id, carried across days."""
+
+    def __init__(self) -> None:
+        self.audit = 0
+        self.child = CHILD_ID_BASE
+
+
+def _numbered(audits: Iterable[dict[str, Any]], numbers: _Numbers) -> Iterator[dict[str, Any]]:
+    """Audits (in time order) as the API serves them: numbered, their children too."""
+    for audit in audits:
         audit_record = {
-            "id": AUDIT_ID_BASE + number,
+            "id": AUDIT_ID_BASE + numbers.audit,
             "ticket_id": audit["ticket_id"],
             "timestamp": audit["timestamp"],
             "created_at": _iso(audit["timestamp"]),
@@ -313,13 +383,17 @@ def build_helpdesk(world: World, as_of: int | None = None) -> dict[str, Any]:
             "event_type": "Audit",
             "child_events": [],
         }
+        numbers.audit += 1
         for child in audit["child_events"]:
-            child_id += 1
-            audit_record["child_events"].append({"id": child_id, **child})
-        audits[number] = audit_record
+            numbers.child += 1
+            audit_record["child_events"].append({"id": numbers.child, **child})
+        yield audit_record
+
+
+def _snapshots(world: World, requesters: pd.DataFrame, cutoff: int) -> dict[str, Any]:
+    """The helpdesk's small collections: users, groups, schedule, holidays, SLA policy."""
+    config, team = world.config, world.team
     return {
-        "tickets": records,
-        "ticket_events": audits,
         "users": _users(world, requesters),
         "groups": [
             {
@@ -523,12 +597,20 @@ def write_helpdesk(data: dict[str, Any], folder: Path) -> dict[str, int]:
     for name in ("tickets", "ticket_events"):
         with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
             for record in data[name]:
-                handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+                handle.write(_line(record))
+    _write_snapshots(data, folder)
+    return {name: len(data[name]) for name in ("tickets", "ticket_events", "users", "groups")}
+
+
+def _line(record: Any) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _write_snapshots(data: dict[str, Any], folder: Path) -> None:
     for name in ("users", "groups", "schedules", "holidays", "sla_policies", "meta"):
         (folder / f"{name}.json").write_text(
             json.dumps(data[name], ensure_ascii=False, indent=1) + "\n"
         )
-    return {name: len(data[name]) for name in ("tickets", "ticket_events", "users", "groups")}
 
 
 def load_helpdesk(folder: Path) -> dict[str, Any]:

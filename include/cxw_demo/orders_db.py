@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ from cxw_demo.timestamps import sql_timestamps
 from cxw_demo.world import World, orders_as_of
 
 SCHEMA_SQL = Path(__file__).with_name("orders_schema.sql")
+INSERT_ROWS = 50_000
 
 
 def _money(cents: pd.Series) -> list[float]:
@@ -54,64 +55,68 @@ def write_orders_db(world: World, path: Path, as_of: int | None = None) -> dict[
     products = _products_as_of(world.products, cutoff)
     orders, refunds = orders_as_of(world.orders, world.refunds, cutoff)
     items = world.order_items[world.order_items["order_id"].isin(orders["id"])]
-    tables: dict[str, list[tuple[object, ...]]] = {
-        "customers": _rows(
-            customers["id"].tolist(),
-            customers["email"].tolist(),
-            customers["first_name"].tolist(),
-            customers["last_name"].tolist(),
-            customers["country"].tolist(),
-            customers["marketing_opt_in"].astype(int).tolist(),
-            sql_timestamps(customers["created_at"]),
-            sql_timestamps(customers["updated_at"]),
-        ),
-        "products": _rows(
-            products["id"].tolist(),
-            products["sku"].tolist(),
-            products["title"].tolist(),
-            products["category"].tolist(),
-            _money(products["price_cents"]),
-            sql_timestamps(products["updated_at"]),
-        ),
-        "orders": _rows(
-            orders["id"].tolist(),
-            orders["customer_id"].tolist(),
-            orders["status"].tolist(),
-            [CURRENCY] * len(orders),
-            _money(orders["subtotal_cents"]),
-            _money(orders["shipping_cents"]),
-            _money(orders["tax_cents"]),
-            _money(orders["total_cents"]),
-            sql_timestamps(orders["placed_at"]),
-            orders["promised_delivery_date"].dt.strftime("%Y-%m-%d").tolist(),
-            sql_timestamps(orders["shipped_at"]),
-            sql_timestamps(orders["delivered_at"]),
-            sql_timestamps(orders["updated_at"]),
-        ),
-        "order_items": _rows(
-            items["id"].tolist(),
-            items["order_id"].tolist(),
-            items["product_id"].tolist(),
-            items["quantity"].tolist(),
-            _money(items["unit_price_cents"]),
-            sql_timestamps(items["updated_at"]),
-        ),
-        "refunds": _rows(
-            refunds["id"].tolist(),
-            refunds["order_id"].tolist(),
-            _money(refunds["amount_cents"]),
-            refunds["reason"].tolist(),
-            sql_timestamps(refunds["created_at"]),
-        ),
+    # Each table's rows are made and inserted a slice at a time: Python tuples take ~10x
+    # the frames' memory, so a whole table's at once dominated a large company's peak.
+    tables: dict[str, tuple[pd.DataFrame, Callable[[pd.DataFrame], list[tuple[object, ...]]]]]
+    tables = {
+        "customers": (customers, lambda part: _rows(
+            part["id"].tolist(),
+            part["email"].tolist(),
+            part["first_name"].tolist(),
+            part["last_name"].tolist(),
+            part["country"].tolist(),
+            part["marketing_opt_in"].astype(int).tolist(),
+            sql_timestamps(part["created_at"]),
+            sql_timestamps(part["updated_at"]),
+        )),
+        "products": (products, lambda part: _rows(
+            part["id"].tolist(),
+            part["sku"].tolist(),
+            part["title"].tolist(),
+            part["category"].tolist(),
+            _money(part["price_cents"]),
+            sql_timestamps(part["updated_at"]),
+        )),
+        "orders": (orders, lambda part: _rows(
+            part["id"].tolist(),
+            part["customer_id"].tolist(),
+            part["status"].tolist(),
+            [CURRENCY] * len(part),
+            _money(part["subtotal_cents"]),
+            _money(part["shipping_cents"]),
+            _money(part["tax_cents"]),
+            _money(part["total_cents"]),
+            sql_timestamps(part["placed_at"]),
+            part["promised_delivery_date"].dt.strftime("%Y-%m-%d").tolist(),
+            sql_timestamps(part["shipped_at"]),
+            sql_timestamps(part["delivered_at"]),
+            sql_timestamps(part["updated_at"]),
+        )),
+        "order_items": (items, lambda part: _rows(
+            part["id"].tolist(),
+            part["order_id"].tolist(),
+            part["product_id"].tolist(),
+            part["quantity"].tolist(),
+            _money(part["unit_price_cents"]),
+            sql_timestamps(part["updated_at"]),
+        )),
+        "refunds": (refunds, lambda part: _rows(
+            part["id"].tolist(),
+            part["order_id"].tolist(),
+            _money(part["amount_cents"]),
+            part["reason"].tolist(),
+            sql_timestamps(part["created_at"]),
+        )),
     }
     connection = sqlite3.connect(path)
     try:
         connection.executescript(SCHEMA_SQL.read_text())
-        for table, rows in tables.items():
-            if rows:
+        for table, (frame, rows_of) in tables.items():
+            for start in range(0, len(frame), INSERT_ROWS):
+                rows = rows_of(frame.iloc[start : start + INSERT_ROWS])
                 marks = ", ".join("?" * len(rows[0]))
                 connection.executemany(f"insert into {table} values ({marks})", rows)  # noqa: S608
         connection.commit()
     finally:
         connection.close()
-    return {table: len(rows) for table, rows in tables.items()}
+    return {table: len(frame) for table, (frame, _) in tables.items()}

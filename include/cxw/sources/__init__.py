@@ -124,4 +124,6 @@ class StreamedBatch:
     chunks: Callable[[], Iterator[PendingBatch]]
     window: Window
     origin: str
+    #: Extra fields for the unit's sync state once landed; a source whose cursor is
+    #: known only after its last chunk (a helpdesk export) fills it in as it reads.
     state: Mapping[str, Any] = field(default_factory=dict)

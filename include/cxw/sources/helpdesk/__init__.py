@@ -30,6 +30,11 @@ Windows
     Groups, schedules, holidays and SLA policies have no incremental endpoint: each run
     lands a full snapshot as of the load time, under the run's window.
 
+Bounded memory
+    The incremental exports (tickets, ticket events, users) are read page by page as
+    they are landed: an export longer than ``CXW_HELPDESK_CHUNK_RECORDS`` records (a
+    first sync, a backfill) is landed chunk by chunk as one batch (``read_batch``).
+
 State
     ``cxw.state.SyncState(settings, "helpdesk")`` holds one entry per entity, written only
     after that entity's batch is landed (``cxw.landing.landed_entry``): the window landed,
@@ -58,7 +63,15 @@ from typing import Any
 import pandas as pd
 
 from cxw.lake import Window
-from cxw.sources import HISTORY_START, Batch, Entity, PendingBatch, Previous, typed_batch
+from cxw.sources import (
+    HISTORY_START,
+    Batch,
+    Entity,
+    PendingBatch,
+    Previous,
+    StreamedBatch,
+    typed_batch,
+)
 from cxw.sources.helpdesk.client import (
     BACKOFF_CAP_SECONDS,
     BACKOFF_SECONDS,
@@ -85,7 +98,10 @@ from cxw.sources.helpdesk.paging import (
     TICKETS_PATH,
     USERS_PATH,
     Fetched,
+    Pages,
+    collect,
     cursor_export,
+    cursor_pages,
     fetch_groups,
     fetch_holidays,
     fetch_schedules,
@@ -96,7 +112,11 @@ from cxw.sources.helpdesk.paging import (
     list_pages,
     read_span,
     read_start,
+    ticket_event_pages,
+    ticket_pages,
     time_export,
+    time_pages,
+    user_pages,
 )
 from cxw.sources.helpdesk.records import (
     _dict,
@@ -115,8 +135,10 @@ __all__ = [
     "HOLIDAYS_PATH", "MAX_ATTEMPTS", "MAX_PAGES", "MAX_RATE_LIMIT_WAITS",
     "MAX_RETRY_AFTER_SECONDS", "OVERLAP", "SCHEDULES_PATH", "SLA_POLICIES_PATH", "SOURCE",
     "SYNC_DEADLINE_SECONDS", "TICKETS_PATH", "TICKET_EVENTS_PATH", "TIMEOUT", "USERS_PATH",
-    "Endpoint", "Fetched", "HelpdeskAuthError", "HelpdeskClient", "HelpdeskConfig",
-    "HelpdeskError", "SyncBoundExceeded", "batches", "cursor_export",
+    "CHUNK_RECORDS", "Endpoint", "Fetched", "HelpdeskAuthError", "HelpdeskClient",
+    "HelpdeskConfig", "HelpdeskError", "Pages", "SyncBoundExceeded", "batches", "collect",
+    "cursor_export", "cursor_pages", "read_batch", "ticket_event_pages",
+    "ticket_pages", "time_pages", "user_pages",
     "fetch_groups", "fetch_holidays", "fetch_schedules", "fetch_sla_policies",
     "fetch_ticket_events", "fetch_tickets", "fetch_users", "list_pages", "read_entity", "read_span",
     "read_start", "record_json", "retry_after_seconds", "time_export", "warn_on_gap",
@@ -125,6 +147,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SOURCE = "helpdesk"
+CHUNK_RECORDS = 20_000  # Settings.helpdesk_chunk_records
 
 
 # -- entities --------------------------------------------------------------------------
@@ -143,6 +166,8 @@ class Endpoint(Entity):
     fetch: Callable[[HelpdeskClient, Window], Fetched] | None = None  # (client, read span)
     rows: RowMaker | None = None
     origin: str = ""
+    #: The incremental exports, read page by page (``read_batch``: landed in chunks).
+    pages: Pages | None = None
 
     def frame(self, records: Iterable[dict[str, Any]], config: HelpdeskConfig) -> pd.DataFrame:
         """Flatten ``records`` into the entity's rows, deduplicated by key and sorted, so
@@ -199,6 +224,7 @@ ENTITIES: dict[str, Endpoint] = {
             key=("id",),
             cursor="updated_at",
             fetch=fetch_tickets,
+            pages=ticket_pages,
             rows=lambda ticket, config: [ticket_row(ticket, config.order_field_id)],
             origin=f"GET {TICKETS_PATH} (updated_at in window)",
         ),
@@ -223,6 +249,7 @@ ENTITIES: dict[str, Endpoint] = {
             key=("child_id",),
             cursor="timestamp",
             fetch=fetch_ticket_events,
+            pages=ticket_event_pages,
             rows=lambda audit, config: ticket_event_rows(audit),
             origin=f"GET {TICKET_EVENTS_PATH}?include=comment_events (timestamp in window)",
         ),
@@ -239,6 +266,7 @@ ENTITIES: dict[str, Endpoint] = {
             key=("id",),
             cursor="updated_at",
             fetch=fetch_users,
+            pages=user_pages,
             rows=_each(user_row),
             origin=f"GET {USERS_PATH} (updated_at in window)",
         ),
@@ -323,7 +351,88 @@ def read_entity(client: HelpdeskClient, entity: Endpoint, span: Window) -> Entit
     return EntityBatch(entity, rows, fetched.cursor, fetched.pages)
 
 
-def batches(client: HelpdeskClient, window: Window, previous: Previous) -> Iterator[Batch]:
+def read_batch(
+    client: HelpdeskClient,
+    entity: Endpoint,
+    span: Window,
+    window: Window,
+    chunk_records: int = CHUNK_RECORDS,
+) -> PendingBatch | StreamedBatch:
+    """One entity's batch for ``window``, its records read from ``span``.
+
+    A snapshot entity, or an export whose records fit in one chunk of ``chunk_records``
+    (most days), is one ``PendingBatch``. A longer export (a first sync, a backfill) is
+    a ``StreamedBatch``: its pages are read as it is landed, ``chunk_records`` records at
+    a time, so only one chunk (and the keys of the one before) is held. Its cursor is
+    known after the last page and enters the sync state only once the whole batch has
+    landed: a crash half-way re-reads from the old state.
+
+    Repeats: the exports serve an item again only across a page boundary (the time
+    export re-serves the boundary second; an in-span item of the cursor export moves
+    only if it changes, and then past the span's end). Within a chunk the later copy
+    wins (``Endpoint.frame``); a copy of the previous chunk's last items is dropped (the
+    earlier copy has landed, and both are the same version). Any other repeat fails the
+    suite's uniqueness rule over the whole batch and quarantines it, never lands twice.
+    """
+    source = f"{client.config.base_url} {entity.origin}"
+    if entity.pages is None:
+        batch = read_entity(client, entity, span)
+        return typed_batch(batch.rows, entity.columns, window,
+                           f"{source}, {batch.pages} page(s)",
+                           {"cursor": batch.cursor, "pages": batch.pages})
+    client.begin_sync(entity.name)  # the sync's bounds (pages, deadline) start here
+    progress = Fetched([])
+    chunks = _chunks(entity.pages(client, span, progress), chunk_records)
+    first = next(chunks, [])
+    if len(first) < chunk_records:  # the export ended within one chunk
+        return typed_batch(_rows(entity, first, client.config), entity.columns, window,
+                           f"{source}, {progress.pages} page(s)",
+                           {"cursor": progress.cursor, "pages": progress.pages})
+    state: dict[str, Any] = {}
+    held = [first]  # released once read: only one chunk is held at a time
+
+    def records() -> Iterator[list[dict[str, Any]]]:
+        while held:
+            yield held.pop()
+        yield from chunks
+
+    def typed() -> Iterator[PendingBatch]:
+        landed: set[tuple[Any, ...]] = set()  # the keys of the previous chunk
+        for chunk in records():
+            rows = _rows(entity, chunk, client.config)
+            keys = [tuple(row) for row in rows[[*entity.key]].itertuples(index=False)]
+            fresh = [key not in landed or None in key for key in keys]
+            landed = set(keys)
+            yield typed_batch(rows[fresh].reset_index(drop=True), entity.columns, window,
+                              source)
+        state.update(cursor=progress.cursor, pages=progress.pages)
+
+    return StreamedBatch(typed, window, f"{source}, in chunks of {chunk_records} records",
+                         state)
+
+
+def _chunks(pages: Iterator[list[dict[str, Any]]], size: int
+            ) -> Iterator[list[dict[str, Any]]]:
+    """Whole pages joined into chunks of ``size`` records or a little more; only the
+    last chunk is shorter."""
+    chunk: list[dict[str, Any]] = []
+    for page in pages:
+        chunk.extend(page)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _rows(entity: Endpoint, records: list[dict[str, Any]], config: HelpdeskConfig
+          ) -> pd.DataFrame:
+    """The entity's rows of ``records``, a repeated record's later copy kept."""
+    return entity.frame(collect([records], Fetched([])).records, config)
+
+
+def batches(client: HelpdeskClient, window: Window, previous: Previous,
+            chunk_records: int = CHUNK_RECORDS) -> Iterator[Batch]:
     """One batch per entity for ``window``: each reads its span (``read_span``: the
     window and its overlap, or the whole history on the entity's first window) only
     when it is landed, so an entity's failure leaves the earlier ones landed."""
@@ -332,15 +441,8 @@ def batches(client: HelpdeskClient, window: Window, previous: Previous) -> Itera
         warn_on_gap(entity.name, landed, window)
 
         def read(entity: Endpoint = entity, landed: Mapping[str, Any] | None = landed
-                 ) -> PendingBatch:
-            batch = read_entity(client, entity, read_span(window, landed))
-            return typed_batch(
-                batch.rows,
-                entity.columns,
-                window,
-                f"{client.config.base_url} {entity.origin}, {batch.pages} page(s)",
-                {"cursor": batch.cursor, "pages": batch.pages},
-            )
+                 ) -> PendingBatch | StreamedBatch:
+            return read_batch(client, entity, read_span(window, landed), window, chunk_records)
 
         yield Batch(entity, entity.name, read)
 

@@ -4,7 +4,7 @@ the list endpoints, each read for a span of update times (see the package docstr
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,11 +30,18 @@ SLA_POLICIES_PATH = "/api/v2/slas/policies.json"
 @dataclass
 class Fetched:
     """The records of one read span, deduplicated by id, with the last cursor the API
-    returned and the number of pages read."""
+    returned and the number of pages read. While pages are being read (``Pages``), the
+    cursor and page count so far."""
 
     records: list[dict[str, Any]]
     cursor: str | int | None = None
     pages: int = 0
+
+
+#: An endpoint read page by page: (client, read span, progress) -> each page's records
+#: in the span. ``progress`` gets the pages read and the last cursor as they come, so
+#: only one page is held at a time and the cursor is known once the last page is read.
+Pages = Callable[[HelpdeskClient, Window, Fetched], Iterator[list[dict[str, Any]]]]
 
 
 def read_start(window: Window) -> datetime:
@@ -91,38 +98,60 @@ def _params(client: HelpdeskClient, **params: Any) -> dict[str, Any]:
     return {**params, "per_page": client.per_page} if client.per_page else params
 
 
-def cursor_export(
-    client: HelpdeskClient, path: str, key: str, span: Window, sort_field: str
-) -> Fetched:
-    """Page a cursor-based incremental export (tickets, users): records updated in ``span``.
+def cursor_pages(
+    client: HelpdeskClient,
+    path: str,
+    key: str,
+    span: Window,
+    sort_field: str,
+    progress: Fetched,
+) -> Iterator[list[dict[str, Any]]]:
+    """Page a cursor-based incremental export (tickets, users): each page's records
+    updated in ``span``, as read (repeats across pages included).
 
     Starts at ``start_time``, follows ``after_cursor`` until ``end_of_stream`` or until
     the page's last item (the export is sorted by ``sort_field``) passes the span's end.
     """
-    kept: dict[Any, dict[str, Any]] = {}
     params = _params(client, start_time=_unix(span.start))
-    fetched = Fetched([])
     seen: set[str] = set()
+    records = 0
     while True:
         body = client.get(path, params)
-        fetched.pages += 1
+        progress.pages += 1
         items = body.get(key) or []
-        for item in items:
-            if _in_span(_moment(item.get("updated_at")), span):
-                _keep(kept, item)
-        _progress(client, path, fetched.pages, len(kept))
+        kept = [item for item in items if _in_span(_moment(item.get("updated_at")), span)]
+        records += len(kept)
+        _progress(client, path, progress.pages, records)
         cursor = body.get("after_cursor")
-        if body.get("end_of_stream") or not cursor or _passed(items, sort_field, span.end):
-            fetched.cursor = cursor or fetched.cursor
-            break
-        if str(cursor) in seen:
+        done = body.get("end_of_stream") or not cursor or _passed(items, sort_field, span.end)
+        if not done and str(cursor) in seen:
             raise SyncBoundExceeded(
                 f"helpdesk.{client.sync_name}: {path} returned an after_cursor it had returned "
-                f"before (page {fetched.pages}): the server loops, so the sync is ended"
+                f"before (page {progress.pages}): the server loops, so the sync is ended"
             )
         seen.add(str(cursor))
-        fetched.cursor = cursor
+        progress.cursor = cursor or progress.cursor
+        yield kept
+        if done:
+            return
         params = _params(client, cursor=cursor)
+
+
+def cursor_export(
+    client: HelpdeskClient, path: str, key: str, span: Window, sort_field: str
+) -> Fetched:
+    """Every record of ``cursor_pages``, deduplicated by id (the later page wins)."""
+    fetched = Fetched([])
+    return collect(cursor_pages(client, path, key, span, sort_field, fetched), fetched)
+
+
+def collect(pages: Iterable[list[dict[str, Any]]], fetched: Fetched) -> Fetched:
+    """Read every page into ``fetched.records``, deduplicated by id: a repeat replaces
+    the earlier copy (the later page is newer)."""
+    kept: dict[Any, dict[str, Any]] = {}
+    for page in pages:
+        for record in page:
+            _keep(kept, record)
     fetched.records = list(kept.values())
     return fetched
 
@@ -142,33 +171,44 @@ def _passed(items: list[dict[str, Any]], sort_field: str, end: datetime) -> bool
     return moment is not None and moment >= end
 
 
-def time_export(client: HelpdeskClient, path: str, key: str, span: Window) -> Fetched:
-    """Page a time-based incremental export (ticket events): items whose time is in ``span``.
+def time_pages(
+    client: HelpdeskClient, path: str, key: str, span: Window, progress: Fetched
+) -> Iterator[list[dict[str, Any]]]:
+    """Page a time-based incremental export (ticket events): each page's items whose
+    time is in ``span``.
 
     Each page's ``end_time`` is the next page's ``start_time``; the page boundary's
-    second is served again, so items repeat across pages and are deduplicated by id.
+    second is served again, so items repeat across pages (deduplicated by id by whoever
+    keeps them: ``collect``, or the landing of a streamed batch).
     """
-    kept: dict[Any, dict[str, Any]] = {}
     start_time = _unix(span.start)
     end = _unix(span.end)
-    fetched = Fetched([])
+    records = 0
     while True:
         body = client.get(path, _params(client, start_time=start_time, include="comment_events"))
-        fetched.pages += 1
-        for item in body.get(key) or []:
-            if _in_span(_moment(item.get("timestamp", item.get("created_at"))), span):
-                _keep(kept, item)
-        _progress(client, path, fetched.pages, len(kept))
+        progress.pages += 1
+        kept = [
+            item for item in body.get(key) or []
+            if _in_span(_moment(item.get("timestamp", item.get("created_at"))), span)
+        ]
+        records += len(kept)
+        _progress(client, path, progress.pages, records)
         end_time = body.get("end_time")
-        fetched.cursor = end_time if end_time is not None else fetched.cursor
-        if body.get("end_of_stream") or end_time is None or int(end_time) >= end:
-            break
-        if int(end_time) <= start_time:
+        progress.cursor = end_time if end_time is not None else progress.cursor
+        done = body.get("end_of_stream") or end_time is None or int(end_time) >= end
+        if not done and int(end_time) <= start_time:
             # Would ask for the same page forever; the real API moves on, so this is a bug.
             raise HelpdeskError(f"helpdesk API: {path} end_time did not move past {start_time}")
+        yield kept
+        if done:
+            return
         start_time = int(end_time)
-    fetched.records = list(kept.values())
-    return fetched
+
+
+def time_export(client: HelpdeskClient, path: str, key: str, span: Window) -> Fetched:
+    """Every item of ``time_pages``, deduplicated by id."""
+    fetched = Fetched([])
+    return collect(time_pages(client, path, key, span, fetched), fetched)
 
 
 def list_pages(client: HelpdeskClient, path: str, key: str) -> Fetched:
@@ -192,17 +232,35 @@ def list_pages(client: HelpdeskClient, path: str, key: str) -> Fetched:
 # -- endpoints -------------------------------------------------------------------------
 
 
-def fetch_tickets(client: HelpdeskClient, span: Window) -> Fetched:
+def ticket_pages(client: HelpdeskClient, span: Window, progress: Fetched
+                 ) -> Iterator[list[dict[str, Any]]]:
     # The cursor export is ordered by generated_timestamp (>= updated_at): stop on it.
-    return cursor_export(client, TICKETS_PATH, "tickets", span, "generated_timestamp")
+    return cursor_pages(client, TICKETS_PATH, "tickets", span, "generated_timestamp", progress)
+
+
+def ticket_event_pages(client: HelpdeskClient, span: Window, progress: Fetched
+                       ) -> Iterator[list[dict[str, Any]]]:
+    return time_pages(client, TICKET_EVENTS_PATH, "ticket_events", span, progress)
+
+
+def user_pages(client: HelpdeskClient, span: Window, progress: Fetched
+               ) -> Iterator[list[dict[str, Any]]]:
+    return cursor_pages(client, USERS_PATH, "users", span, "updated_at", progress)
+
+
+def fetch_tickets(client: HelpdeskClient, span: Window) -> Fetched:
+    fetched = Fetched([])
+    return collect(ticket_pages(client, span, fetched), fetched)
 
 
 def fetch_ticket_events(client: HelpdeskClient, span: Window) -> Fetched:
-    return time_export(client, TICKET_EVENTS_PATH, "ticket_events", span)
+    fetched = Fetched([])
+    return collect(ticket_event_pages(client, span, fetched), fetched)
 
 
 def fetch_users(client: HelpdeskClient, span: Window) -> Fetched:
-    return cursor_export(client, USERS_PATH, "users", span, "updated_at")
+    fetched = Fetched([])
+    return collect(user_pages(client, span, fetched), fetched)
 
 
 def fetch_groups(client: HelpdeskClient, span: Window) -> Fetched:
