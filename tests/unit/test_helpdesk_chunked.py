@@ -163,7 +163,7 @@ MEASURE = """
 import json, sys
 from datetime import datetime
 from cxw.duckdb_connection import connect
-from cxw.pipeline import extract_helpdesk
+from cxw.pipeline import land_helpdesk
 from cxw.sources.helpdesk import HelpdeskClient, HelpdeskConfig
 
 def peak_mb():
@@ -173,7 +173,7 @@ def peak_mb():
 
 def land(url):
     config = HelpdeskConfig(url, sys.argv[3], sys.argv[4], int(sys.argv[5]))
-    return extract_helpdesk(start, end, client=HelpdeskClient(config))
+    return land_helpdesk(start, end, client=HelpdeskClient(config))
 
 start, end = (datetime.fromisoformat(moment) for moment in sys.argv[1:3])
 tiny = land(sys.argv[6])
