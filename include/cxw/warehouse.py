@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -301,18 +301,21 @@ def build_selection(settings: Settings, as_of: date, state: Mapping[str, Any]) -
 
 
 # Data tests sized to the run (macros/get_where_subquery.sql): a day's build tells the
-# tests that ask for it the latest landing time the previous build read, so they check
-# only the rows landed since; a full refresh, a first build or a changed project (which
-# selects everything) tests every row.
-LOADED_THROUGH_ENV = "CXW_LAST_BUILD_LOADED_THROUGH"
+# tests that ask for it the earliest landing time of the batches it reads for the first
+# time, so they check only the rows landed since (`loaded_at >=` it); a full refresh, a
+# first build or a changed project (which selects everything) tests every row.
+NEW_ROWS_ENV = "CXW_NEW_ROWS_LOADED_SINCE"
 
 
-def loaded_through(
+def first_new_landing(
     settings: Settings, batches: Mapping[str, list[list[Any]]], state: Mapping[str, Any]
 ) -> str | None:
-    """The latest ``_loaded_at`` (UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``) of the landed
-    ``batches``: the last build's (``state``) and that of the batch files new or re-landed
-    since it, the only ones read (their ``_loaded_at`` column). None without any row."""
+    """The earliest ``_loaded_at`` (UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``) of the batch files
+    in ``batches`` that are new or re-landed since the last build (``state``), the only
+    ones a build reads for the first time (only they are opened). Every row they bring
+    carries it or a later time, whatever order their landings finished in: landing stamps
+    a batch when it starts and publishes it when it ends, so a long landing (a helpdesk
+    backfill) can be published after a later, shorter one. None when no file is new."""
     built = state.get("batches", {})
     new_files = [
         str(settings.lake_dir / name.replace(".", "/", 1) / entry[0])
@@ -320,17 +323,16 @@ def loaded_through(
         for entry in entries
         if entry not in built.get(name, [])
     ]
-    latest = [state["loaded_through"]] if state.get("loaded_through") else []
-    if new_files:
-        with duckdb_connection.connect(settings=settings) as connection:
-            connection.execute("set TimeZone = 'UTC'")
-            (landed,) = connection.execute(
-                "select strftime(max(timezone('UTC', _loaded_at)), '%Y-%m-%d %H:%M:%S.%f') "
-                "from read_parquet(?, union_by_name = true)",
-                [new_files],
-            ).fetchone()
-        latest += [landed] if landed else []
-    return max(latest, default=None)
+    if not new_files:
+        return None
+    with duckdb_connection.connect(settings=settings) as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        (landed,) = connection.execute(
+            "select strftime(min(timezone('UTC', _loaded_at)), '%Y-%m-%d %H:%M:%S.%f') "
+            "from read_parquet(?, union_by_name = true)",
+            [new_files],
+        ).fetchone()
+    return landed
 
 
 def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str:
@@ -357,10 +359,13 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
             return ""
         if selection:
             log.info("building what changed since the last build: %s", selection)
-        record["loaded_through"] = loaded_through(settings, record["batches"], state)
         env = as_of_environment(as_of)
-        if selection and state.get("loaded_through"):
-            env[LOADED_THROUGH_ENV] = state["loaded_through"]
+        if selection:
+            # Nothing new landed (only the data date moved): no row is new, so none of
+            # the sized tests' rows; now is later than every landing.
+            env[NEW_ROWS_ENV] = first_new_landing(settings, record["batches"], state) or (
+                datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            )
         output = run_dbt(
             settings,
             *build_arguments(settings, selection=selection, full_refresh=full_refresh),

@@ -90,7 +90,7 @@ def test_every_table_equals_a_full_refresh(
     # The full refresh tested every row: no previous landing time, so 1970 (the sized
     # tests, test_a_days_data_tests_check_the_rows_landed_since_the_last_build).
     where = sized_test_where(rebuilt, "test.cxw.unique_stg_web__events_event_key")
-    assert "loaded_at > cast('1970-01-01 00:00:00' as timestamp)" in where
+    assert "loaded_at >= cast('1970-01-01 00:00:00' as timestamp)" in where
 
 
 def test_a_day_builds_only_what_changed(day_by_day: tuple[Settings, list[str]]) -> None:
@@ -116,16 +116,17 @@ def test_a_days_data_tests_check_the_rows_landed_since_the_last_build(
     day_by_day: tuple[Settings, list[str]],
 ) -> None:
     # The last build that ran (June 28's; the rerun after it built nothing) tested
-    # stg_web__events' key only on the events landed after the latest landing the build
-    # before it read: some of the table (June 28's export), not all of it (June 4-27's).
+    # stg_web__events' key only on the events of the batches it read for the first time
+    # (landed at or after their earliest landing): some of the table (June 28's export),
+    # not all of it (June 4-27's).
     settings, _ = day_by_day
     where = sized_test_where(settings, "test.cxw.unique_stg_web__events_event_key")
-    through = where.split("loaded_at > cast('")[1].split("'")[0]
-    assert not through.startswith("1970")
+    since = where.split("loaded_at >= cast('")[1].split("'")[0]
+    assert not since.startswith("1970")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         tested, total = connection.execute(
-            "select count(*) filter (where loaded_at > cast(? as timestamp)), count(*) "
+            "select count(*) filter (where loaded_at >= cast(? as timestamp)), count(*) "
             "from staging.stg_web__events",
-            [through],
+            [since],
         ).fetchone()
     assert 0 < tested < total, (tested, total)

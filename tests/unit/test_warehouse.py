@@ -91,10 +91,12 @@ def test_a_build_selects_everything_when_the_target_or_the_warehouse_changed(
     assert warehouse.build_selection(settings, as_of, state) is None
 
 
-def test_loaded_through_reads_only_the_batches_new_since_the_last_build(cxw_home: Path) -> None:
-    """The latest landing time a build read (for the next build's sized data tests): the
-    last build's, or that of a batch landed since, whichever is later; a batch the last
-    build already read is not opened again."""
+def test_first_new_landing_reads_only_the_batches_new_since_the_last_build(
+    cxw_home: Path,
+) -> None:
+    """The earliest landing time of the batches a build reads for the first time (for its
+    sized data tests): a batch the last build already read is not opened, and a batch
+    stamped before the last build but published after it (a long landing) still counts."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -103,20 +105,23 @@ def test_loaded_through_reads_only_the_batches_new_since_the_last_build(cxw_home
     folder.mkdir(parents=True)
     # Not Parquet at all: reading it would fail, so the test proves it is not read.
     (folder / "old.parquet").write_bytes(b"read by the last build")
-    state = {
-        "batches": warehouse.landed_batches(settings),
-        "loaded_through": "2026-03-01 06:00:00.000000",
-    }
-    assert warehouse.loaded_through(settings, warehouse.landed_batches(settings), state) == (
-        "2026-03-01 06:00:00.000000"
-    )
+    state = {"batches": warehouse.landed_batches(settings)}
+    # Nothing new since the last build: no landing time.
+    assert warehouse.first_new_landing(settings, warehouse.landed_batches(settings), state) is None
     moment = pa.timestamp("us", tz="UTC")
-    landed = [datetime(2026, 3, 2, 7, 30, tzinfo=UTC), datetime(2026, 3, 2, 7, 31, tzinfo=UTC)]
-    pq.write_table(pa.table({"id": [1, 2], "_loaded_at": pa.array(landed, moment)}),
-                   folder / "new.parquet")
-    # The new batch's latest landing, 07:31 UTC, is after the last build's 06:00 on Mar 1.
-    assert warehouse.loaded_through(settings, warehouse.landed_batches(settings), state) == (
-        "2026-03-02 07:31:00.000000"
+
+    def land(name: str, *times: datetime) -> None:
+        pq.write_table(pa.table({"id": list(range(len(times))),
+                                 "_loaded_at": pa.array(times, moment)}),
+                       folder / name)
+
+    land("web-like.parquet", datetime(2026, 3, 2, 7, 30, tzinfo=UTC),
+         datetime(2026, 3, 2, 7, 31, tzinfo=UTC))
+    # A backfill stamped at 06:00 (its landing's start), published after the 07:30 batch.
+    land("backfill.parquet", datetime(2026, 3, 2, 6, 0, tzinfo=UTC))
+    # The earliest of the two new batches' rows: 06:00, so the backfill's rows are tested.
+    assert warehouse.first_new_landing(settings, warehouse.landed_batches(settings), state) == (
+        "2026-03-02 06:00:00.000000"
     )
-    # Nothing read before and nothing with rows: no landing time at all.
-    assert warehouse.loaded_through(settings, {}, {}) is None
+    # No batches at all: nothing new.
+    assert warehouse.first_new_landing(settings, {}, {}) is None
