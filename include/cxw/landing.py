@@ -23,8 +23,10 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from cxw import duckdb_connection
 from cxw.errors import PermanentError
 from cxw.lake import BATCH_ID, Window, add_batch_columns, batch_path, write_table_atomic
 from cxw.ledger import RejectedLedger, RunRecord, one_line, quarantine_unreadable
@@ -280,6 +282,8 @@ def land_chunks(batch: StreamedBatch, *, source: str, entity: str, settings: Set
         if writer is not None:
             writer.close()
             writer = None
+        if chunks > 1 and batch.latest_copy_of:
+            rows = keep_latest_copies(Path(tmp), batch.latest_copy_of, settings)
         if chunks > 1:
             across = duplicate_keys(Path(tmp), suite, settings)
         if not failed and across is None:
@@ -309,6 +313,36 @@ def land_chunks(batch: StreamedBatch, *, source: str, entity: str, settings: Set
     raw = {"reports": [report.raw for report in reports]}
     combined = ValidationReport(reports[0].suite_name, False, rows, failures, raw)
     raise BatchRejected(message, combined, where)
+
+
+def keep_latest_copies(parquet: Path, key: tuple[str, ...], settings: Settings) -> int:
+    """Rewrite the written batch ``parquet`` keeping, of each ``key`` repeated in it, only
+    the last copy in file order (chunk order); rows with a null key part all stay, for the
+    suite to judge. Returns its rows. DuckDB finds the earlier copies from the key columns
+    alone; only a batch with repeats is rewritten, a row group at a time with its own
+    schema, so the usual batch costs one scan of its key."""
+    columns = [f'"{column}"' for column in key]  # the entity's declared key
+    with duckdb_connection.connect(settings=settings) as connection:
+        earlier = connection.execute(
+            "select file_row_number from read_parquet(?, file_row_number = true) "  # noqa: S608
+            f"where {' and '.join(f'{column} is not null' for column in columns)} "
+            f"qualify row_number() over (partition by {', '.join(columns)} "
+            "order by file_row_number desc) > 1",
+            [str(parquet)],
+        ).fetchnumpy()["file_row_number"]
+    source = pq.ParquetFile(parquet)
+    if not len(earlier):
+        return source.metadata.num_rows
+    rewritten = parquet.with_name(f"{parquet.name}.latest")
+    offset = 0
+    with pq.ParquetWriter(rewritten, source.schema_arrow) as writer:
+        for group in range(source.num_row_groups):
+            table = source.read_row_group(group)
+            numbers = pa.array(range(offset, offset + table.num_rows), pa.int64())
+            writer.write_table(table.filter(pc.invert(pc.is_in(numbers, pa.array(earlier)))))
+            offset += table.num_rows
+    os.replace(rewritten, parquet)
+    return offset - len(earlier)
 
 
 # -- the one landing path of every source -------------------------------------------------

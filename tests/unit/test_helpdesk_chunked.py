@@ -20,8 +20,10 @@ import pytest
 
 from cxw import pipeline
 from cxw.lake import Window
+from cxw.landing import land_chunks
+from cxw.schema import PARSE_ERRORS
 from cxw.settings import Settings
-from cxw.sources import PendingBatch, StreamedBatch, helpdesk
+from cxw.sources import PendingBatch, StreamedBatch, helpdesk, typed_batch
 from cxw.sources.helpdesk import ENTITIES, HelpdeskClient, HelpdeskConfig
 from cxw.state import SyncState
 from cxw_demo.config import DEFAULT_AGENT_EMAIL, DEFAULT_TOKEN, ORDER_FIELD_ID, SimulationConfig
@@ -129,6 +131,37 @@ def test_a_sync_failing_after_some_chunks_publishes_nothing_and_keeps_the_old_st
     assert state.get("ticket_events") == before, "the cursor moves only with a landed batch"
     assert [p.name for p in folder.iterdir()] == [f"{WINDOW.batch_id}.parquet"], "no temp"
     assert (folder / f"{WINDOW.batch_id}.parquet").read_bytes() == published
+
+
+def test_a_ticket_changed_while_the_export_is_read_keeps_its_newer_copy_chunks_later(
+    server: HelpdeskServer, cxw_home: Path
+) -> None:
+    # The cursor export serves a ticket again, later in the stream, when it changed while
+    # being read. Here the first ticket's newer copy (solved, updated a minute after the
+    # window) comes in the last of three chunks: the batch lands with that copy, once,
+    # as one chunk holding both copies would (the later one wins), not quarantined.
+    with client_for(server) as client:
+        whole = helpdesk.read_batch(client, ENTITIES["tickets"], WINDOW, WINDOW, 1_000_000)
+    frame = whole.validation_frame
+    first = frame.iloc[[0]].copy()
+    first["status"] = "solved"
+    first["updated_at"] = first["updated_at"] + pd.Timedelta(minutes=1)
+    third = len(frame) // 3
+    pieces = [frame.iloc[:third], frame.iloc[third:2 * third],
+              pd.concat([frame.iloc[2 * third:], first], ignore_index=True)]
+    columns = ENTITIES["tickets"].columns
+    streamed = StreamedBatch(
+        lambda: (typed_batch(piece.drop(columns=[PARSE_ERRORS]), columns, WINDOW, "test")
+                 for piece in pieces),
+        WINDOW, "test", latest_copy_of=ENTITIES["tickets"].key,
+    )
+    rows = land_chunks(streamed, source="helpdesk", entity="tickets",
+                       settings=Settings.from_env())
+    tickets = landed(cxw_home, "tickets")
+    assert rows == len(frame) == len(tickets) and tickets["id"].is_unique
+    ticket = tickets.set_index("id").loc[first["id"].iloc[0]]
+    assert ticket["status"] == "solved"
+    assert ticket["updated_at"] == first["updated_at"].iloc[0]
 
 
 # -- memory --------------------------------------------------------------------------------

@@ -127,3 +127,7 @@ class StreamedBatch:
     #: Extra fields for the unit's sync state once landed; a source whose cursor is
     #: known only after its last chunk (a helpdesk export) fills it in as it reads.
     state: Mapping[str, Any] = field(default_factory=dict)
+    #: The key whose repeats keep only their last copy, in chunk order, whichever chunks
+    #: they fall in (an export that serves an item again when it changed while being
+    #: read). Without it, a key repeated across chunks fails the suite's uniqueness rule.
+    latest_copy_of: tuple[str, ...] | None = None

@@ -168,6 +168,9 @@ class Endpoint(Entity):
     origin: str = ""
     #: The incremental exports, read page by page (``read_batch``: landed in chunks).
     pages: Pages | None = None
+    #: Whether a record served again can be a newer version: the cursor exports serve a
+    #: ticket or user again when it changed while being read; an audit never changes.
+    changes: bool = True
 
     def frame(self, records: Iterable[dict[str, Any]], config: HelpdeskConfig) -> pd.DataFrame:
         """Flatten ``records`` into the entity's rows, deduplicated by key and sorted, so
@@ -250,6 +253,7 @@ ENTITIES: dict[str, Endpoint] = {
             cursor="timestamp",
             fetch=fetch_ticket_events,
             pages=ticket_event_pages,
+            changes=False,
             rows=lambda audit, config: ticket_event_rows(audit),
             origin=f"GET {TICKET_EVENTS_PATH}?include=comment_events (timestamp in window)",
         ),
@@ -363,16 +367,17 @@ def read_batch(
     A snapshot entity, or an export whose records fit in one chunk of ``chunk_records``
     (most days), is one ``PendingBatch``. A longer export (a first sync, a backfill) is
     a ``StreamedBatch``: its pages are read as it is landed, ``chunk_records`` records at
-    a time, so only one chunk (and the keys of the one before) is held. Its cursor is
-    known after the last page and enters the sync state only once the whole batch has
-    landed: a crash half-way re-reads from the old state.
+    a time, so only one chunk is held. Its cursor is known after the last page and
+    enters the sync state only once the whole batch has landed: a crash half-way
+    re-reads from the old state.
 
-    Repeats: the exports serve an item again only across a page boundary (the time
-    export re-serves the boundary second; an in-span item of the cursor export moves
-    only if it changes, and then past the span's end). Within a chunk the later copy
-    wins (``Endpoint.frame``); a copy of the previous chunk's last items is dropped (the
-    earlier copy has landed, and both are the same version). Any other repeat fails the
-    suite's uniqueness rule over the whole batch and quarantines it, never lands twice.
+    Repeats: the later copy wins, as in one chunk, where ``Endpoint.frame`` keeps it.
+    The time export serves each page's last second again: audits never change, so a
+    copy of the previous chunk's items is dropped (the same version has landed). The
+    cursor exports serve a ticket or user again, later in the stream, when it changed
+    while being read: landing keeps the last copy once the whole batch is written
+    (``StreamedBatch.latest_copy_of``). Any other repeat fails the suite's uniqueness
+    rule over the whole batch and quarantines it.
     """
     source = f"{client.config.base_url} {entity.origin}"
     if entity.pages is None:
@@ -397,18 +402,18 @@ def read_batch(
         yield from chunks
 
     def typed() -> Iterator[PendingBatch]:
-        landed: set[tuple[Any, ...]] = set()  # the keys of the previous chunk
+        landed: set[tuple[Any, ...]] = set()  # an unchanging entity's previous chunk's keys
         for chunk in records():
             rows = _rows(entity, chunk, client.config)
-            keys = [tuple(row) for row in rows[[*entity.key]].itertuples(index=False)]
-            fresh = [key not in landed or None in key for key in keys]
-            landed = set(keys)
-            yield typed_batch(rows[fresh].reset_index(drop=True), entity.columns, window,
-                              source)
+            if not entity.changes:
+                keys = [tuple(row) for row in rows[[*entity.key]].itertuples(index=False)]
+                rows = rows[[key not in landed or None in key for key in keys]]
+                landed = set(keys)
+            yield typed_batch(rows.reset_index(drop=True), entity.columns, window, source)
         state.update(cursor=progress.cursor, pages=progress.pages)
 
     return StreamedBatch(typed, window, f"{source}, in chunks of {chunk_records} records",
-                         state)
+                         state, latest_copy_of=entity.key if entity.changes else None)
 
 
 def _chunks(pages: Iterator[list[dict[str, Any]]], size: int
