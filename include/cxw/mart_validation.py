@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cxw import duckdb_connection
+from cxw import duckdb_connection, validation
 from cxw.settings import EXPECTATIONS_DIR
 from cxw.validation import ValidationReport, checked_columns, validate_frame
 
@@ -29,6 +29,14 @@ log = logging.getLogger(__name__)
 
 MART_SUITES_DIR = EXPECTATIONS_DIR / "marts"
 VALIDATED = "validated.json"  # table -> fingerprint of its last passing validation
+# The code that turns a suite into a verdict: a change to it validates every mart again.
+CHECKING_CODE = hashlib.sha256(Path(validation.__file__).read_bytes()).hexdigest()
+
+
+def gx_version() -> str:
+    from importlib.metadata import version
+
+    return version("great_expectations")
 
 
 class MartsRejected(Exception):
@@ -43,9 +51,12 @@ def mart_suites() -> dict[str, Path]:
     }
 
 
-def fingerprint(connection: Any, table: str, suite: Path) -> str:
-    """What a mart's verdict depends on: its suite, its columns and types, and its rows
-    (an order-independent sum of row hashes, computed in DuckDB without leaving it)."""
+def fingerprint(connection: Any, table: str, suite: Path) -> str | None:
+    """What a mart's verdict depends on: its suite, the checking code (this package's
+    validation module and Great Expectations' version), its columns and types, and its
+    rows (an order-independent sum of row hashes, computed in DuckDB without leaving
+    it). A suite with run-time parameters (``$PARAMETER``) has no fingerprint: its
+    verdict can change with the run, so it is validated every time."""
     schema, name = table.split(".")
     columns = connection.execute(
         "select column_name, data_type from information_schema.columns "
@@ -55,8 +66,11 @@ def fingerprint(connection: Any, table: str, suite: Path) -> str:
     rows = connection.execute(
         f"select count(*), sum(hash(mart)::hugeint) from {table} as mart"  # noqa: S608
     ).fetchone()
-    text = repr((columns, rows and (rows[0], str(rows[1])))) + suite.read_text()
-    return hashlib.sha256(text.encode()).hexdigest()
+    checks = suite.read_text()
+    if "$PARAMETER" in checks:
+        return None
+    text = repr((columns, rows and (rows[0], str(rows[1])), gx_version(), CHECKING_CODE))
+    return hashlib.sha256((text + checks).encode()).hexdigest()
 
 
 def _frame(connection: Any, table: str, suite: Path) -> Any:
@@ -88,7 +102,7 @@ def validate_marts(
     record_path = results_dir / VALIDATED
     passed = {} if every or not record_path.exists() else json.loads(record_path.read_text())
     reports: dict[str, ValidationReport] = {}
-    fingerprints: dict[str, str] = {}
+    fingerprints: dict[str, str | None] = {}
     unchanged = []
     with duckdb_connection.connect(warehouse_path, read_only=True) as connection:
         built = {
@@ -102,7 +116,7 @@ def validate_marts(
                 log.warning("mart %s was not built; its suite is skipped", table)
                 continue
             fingerprints[table] = fingerprint(connection, table, suite)
-            if passed.get(table) == fingerprints[table]:
+            if fingerprints[table] is not None and passed.get(table) == fingerprints[table]:
                 unchanged.append(table)
                 continue
             reports[table] = validate_frame(

@@ -6,6 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from cxw import mart_validation
 from cxw.mart_validation import MartsRejected, mart_suites, validate_marts
 from cxw.validation import load_suite
 
@@ -79,3 +80,19 @@ def test_a_mart_that_failed_is_validated_again_until_it_passes(tmp_path: Path) -
     for _ in range(2):  # unchanged, but it failed: still checked, still rejected
         with pytest.raises(MartsRejected, match="csat_pct"):
             validate_marts(warehouse, results)
+
+
+def test_a_suite_with_run_time_parameters_is_validated_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A suite that reads a `$PARAMETER` can give another verdict on the same rows in a
+    # later run, so it is never skipped as unchanged (here the marker sits in its meta).
+    spec = json.loads(mart_suites()["service.agents"].read_text())
+    spec["meta"] = {**spec.get("meta", {}), "notes": "bounds from $PARAMETER at run time"}
+    suite = tmp_path / "agents.json"
+    suite.write_text(json.dumps(spec))
+    monkeypatch.setattr(mart_validation, "mart_suites", lambda: {"service.agents": suite})
+    warehouse = make_warehouse(tmp_path / "w.duckdb", csat_pct=80)
+    results = tmp_path / "results"
+    for _ in range(2):
+        assert set(validate_marts(warehouse, results)) == {"service.agents"}
