@@ -85,3 +85,51 @@ def test_the_dbt_profile_gets_the_settings(cxw_home: Path, tmp_path: Path, monke
     assert shown["show"] == [
         {"memory_limit": "732.4 MiB", "threads": 1, "temp_directory": str(spill)}
     ]
+
+
+def test_dbt_goes_on_building_after_a_model_spilled(
+    cxw_home: Path, tmp_path: Path, monkeypatch
+) -> None:
+    # A model larger than the memory limit spills, then six more models build (new
+    # cursors on dbt's two threads). dbt-duckdb SETs its profile's `settings` on every
+    # cursor, and DuckDB refuses any SET of temp_directory once it has spilled, so the
+    # limits are set once, when the database opens (the 50,000-customer build failed so).
+    from dbt.cli.main import dbtRunner
+
+    project = tmp_path / "spill_project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: spill\nversion: '1.0.0'\nconfig-version: 2\nprofile: cxw\n"
+        "models:\n  spill:\n    +materialized: table\n"
+    )
+    (project / "models" / "big.sql").write_text(
+        "select i, md5(i::varchar) as h from range(2000000) as t (i) order by h"
+    )
+    for n in range(6):
+        (project / "models" / f"after_{n}.sql").write_text(
+            "select count(*) as n from {{ ref('big') }}"
+        )
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("CXW_DUCKDB_MEMORY_LIMIT", "64MB")
+    monkeypatch.setenv("CXW_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("CXW_DUCKDB_TEMP_DIRECTORY", str(spill))
+    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    (cxw_home / "warehouse").mkdir(parents=True, exist_ok=True)
+    try:
+        result = dbtRunner().invoke([
+            "build", "--project-dir", str(project),
+            "--profiles-dir", str(warehouse.DBT_PROJECT_DIR),
+            "--target-path", str(tmp_path / "target"),
+            "--log-path", str(tmp_path / "logs"), "--quiet",
+        ])
+    finally:
+        warehouse._close_dbt_duckdb()
+    statuses = sorted(
+        f"{node.status} {node.message}" for node in (result.result or [])
+    ) or [repr(result.exception)]
+    assert result.success, statuses
+    # Seven nodes built. (The big model does spill here: with the limits under the
+    # profile's `settings` this build fails with DuckDB's "Cannot switch temporary
+    # directory after the current one has been used"; DuckDB removes its spill files
+    # when the database closes, so they cannot be looked at afterwards.)
+    assert len(statuses) == 7
