@@ -2,8 +2,9 @@
 
 One suite per mart table in ``expectations/marts/<schema>/<table>.json``. Tables are
 read from the freshly built warehouse read-only as pandas DataFrames (GX cannot validate
-DuckDB through SQLAlchemy; see traps.md), only the columns their suite reads. A failure
-stops the publish: the last good warehouse stays published.
+DuckDB through SQLAlchemy; see traps.md), only the columns their suite reads; a mart
+bigger than ``CXW_MART_VALIDATION_CHUNK_ROWS`` a chunk at a time, so memory does not grow
+with the marts. A failure stops the publish: the last good warehouse stays published.
 
 A day's build changes a few marts, and reading a whole mart into pandas for GX costs far
 more than DuckDB hashing it: a mart whose content (columns, types, every row) and suite
@@ -19,15 +20,21 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxw import duckdb_connection, validation
-from cxw.settings import EXPECTATIONS_DIR
+from cxw.settings import EXPECTATIONS_DIR, Settings
 from cxw.validation import ValidationReport, checked_columns, validate_frame
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
 MART_SUITES_DIR = EXPECTATIONS_DIR / "marts"
+DUCKDB_VECTOR_ROWS = 2048  # what DuckDB's fetch_df_chunk counts in
 VALIDATED = "validated.json"  # table -> fingerprint of its last passing validation
 # The code that turns a suite into a verdict: a change to it validates every mart again.
 CHECKING_CODE = hashlib.sha256(Path(validation.__file__).read_bytes()).hexdigest()
@@ -73,21 +80,76 @@ def fingerprint(connection: Any, table: str, suite: Path) -> str | None:
     return hashlib.sha256((text + checks).encode()).hexdigest()
 
 
-def _frame(connection: Any, table: str, suite: Path) -> Any:
-    """The mart as a pandas frame: only the columns its suite reads, if they are there."""
+def _select(connection: Any, table: str, suite: Path) -> str:
+    """The query reading the mart for its suite: only the columns the suite reads, if
+    they are there (else every column, for GX to report the missing ones)."""
     columns = checked_columns(suite)
     present = {column for (column,) in connection.execute(
         f"select column_name from (describe {table})"  # noqa: S608 - from the catalog
     ).fetchall()}
     if columns is None or not set(columns) <= present:
-        return connection.sql(f"select * from {table}").df()  # noqa: S608 - from the catalog
+        return f"select * from {table}"  # noqa: S608 - from the catalog
     quoted = ", ".join('"' + column.replace('"', '""') + '"' for column in columns)
-    return connection.sql(f"select {quoted} from {table}").df()  # noqa: S608
+    return f"select {quoted} from {table}"  # noqa: S608
+
+
+def _frames(connection: Any, select: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The query's rows as pandas frames of about ``chunk_rows`` rows (whole DuckDB
+    vectors of 2,048 rows), converted as ``.df()`` converts them; at least one frame."""
+    result = connection.execute(select)
+    vectors = max(1, -(-chunk_rows // DUCKDB_VECTOR_ROWS))
+    frame = result.fetch_df_chunk(vectors)
+    while True:
+        yield frame
+        frame = result.fetch_df_chunk(vectors)
+        if frame.empty:
+            return
+
+
+def validate_mart(
+    connection: Any, table: str, suite: Path, *, now: datetime, results_store: Path,
+    batch: str, chunk_rows: int,
+) -> ValidationReport:
+    """Validate one mart with its suite. A mart of more than ``chunk_rows`` rows is read
+    and validated in chunks (each a GX batch ``<batch>#<n>``), so memory holds one chunk
+    whatever the mart's size, and its uniqueness rules, which a chunk alone cannot check,
+    once more over the whole table in DuckDB (``validation.duplicated_keys``). A suite
+    that reads the table as a whole (its row count, its column list) gets it whole."""
+    (rows,) = connection.execute(f"select count(*) from {table}").fetchone()  # noqa: S608
+    select = _select(connection, table, suite)
+    whole = rows <= chunk_rows or checked_columns(suite) is None
+    if whole:
+        return validate_frame(
+            connection.sql(select).df(), suite, now=now, results_store=results_store,
+            batch_identifier=batch, run_name="marts",
+        )
+    reports = [
+        validate_frame(
+            frame, suite, now=now, results_store=results_store,
+            batch_identifier=f"{batch}#{number}", run_name="marts",
+        )
+        for number, frame in enumerate(_frames(connection, select, chunk_rows), start=1)
+    ]
+    across = validation.duplicated_keys(
+        connection, table, [], suite, checked="across the whole mart (its chunks together)"
+    )
+    checked = [*reports, *([across] if across else [])]
+    failures = [failure for report in checked for failure in report.failures]
+    raw = {
+        "success": not failures,
+        "suite_name": reports[0].suite_name,
+        "checked": f"in {len(reports)} chunks of at most {chunk_rows} rows, "
+        "uniqueness across the whole mart",
+        "row_count": rows,
+        "chunks": [report.raw for report in reports],
+        "across": across.raw if across else None,
+    }
+    return ValidationReport(reports[0].suite_name, not failures, rows, failures, raw)
 
 
 def validate_marts(
     warehouse_path: Path, results_dir: Path, gx_results: Path | None = None,
-    *, every: bool = False,
+    *, every: bool = False, chunk_rows: int | None = None,
 ) -> dict[str, ValidationReport]:
     """Validate every built mart that has a suite and changed since its last passing
     validation (``every``: changed or not); write each result to ``results_dir``; raise
@@ -95,8 +157,10 @@ def validate_marts(
     built (their source has no data yet) are skipped. Each GX result is also kept in
     ``gx_results`` for the GX Data Docs; by default in ``gx`` beside ``results_dir``,
     which for the pipeline's ``reports/validation/marts`` is the settings' store
-    (``Settings.gx_results_dir``)."""
+    (``Settings.gx_results_dir``). A mart of more than ``chunk_rows`` rows (default: the
+    settings' ``mart_validation_chunk_rows``) is validated in chunks (``validate_mart``)."""
     now = datetime.now(UTC)
+    chunk_rows = chunk_rows or Settings.from_env().mart_validation_chunk_rows
     gx_results = gx_results or results_dir.parent / "gx"
     batch = f"warehouse_{now.strftime('%Y%m%dT%H%M%S')}"
     record_path = results_dir / VALIDATED
@@ -119,9 +183,9 @@ def validate_marts(
             if fingerprints[table] is not None and passed.get(table) == fingerprints[table]:
                 unchanged.append(table)
                 continue
-            reports[table] = validate_frame(
-                _frame(connection, table, suite), suite, now=now, results_store=gx_results,
-                batch_identifier=batch, run_name="marts",
+            reports[table] = validate_mart(
+                connection, table, suite, now=now, results_store=gx_results, batch=batch,
+                chunk_rows=chunk_rows,
             )
     if unchanged:
         log.info("marts unchanged since their last passing validation, not validated "

@@ -47,6 +47,9 @@ class Settings:
     # Helpdesk records (tickets, users, audits) read, validated and landed at a time: a
     # longer export (a first sync, a backfill) lands chunk by chunk, in bounded memory.
     helpdesk_chunk_records: int = 20_000
+    # Mart rows validated at a time: a bigger mart is validated chunk by chunk (its keys'
+    # uniqueness once more over the whole table, in DuckDB), in bounded memory.
+    mart_validation_chunk_rows: int = 500_000
     # What every DuckDB connection (and dbt's) may use: past the memory limit DuckDB
     # spills to the temporary directory instead of growing (None: ``<home>/duckdb-tmp``).
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
@@ -71,6 +74,7 @@ class Settings:
             web_chunk_events=int(number("CXW_WEB_CHUNK_EVENTS", 200_000)),
             orders_chunk_rows=int(number("CXW_ORDERS_CHUNK_ROWS", 100_000)),
             helpdesk_chunk_records=int(number("CXW_HELPDESK_CHUNK_RECORDS", 20_000)),
+            mart_validation_chunk_rows=int(number("CXW_MART_VALIDATION_CHUNK_ROWS", 500_000)),
             duckdb_memory_limit=_memory_limit(lenient=lenient),
             duckdb_threads=max(1, int(number("CXW_DUCKDB_THREADS", DEFAULT_DUCKDB_THREADS))),
             duckdb_temp_directory=_path("CXW_DUCKDB_TEMP_DIRECTORY"),
@@ -149,6 +153,7 @@ NUMBER_SETTINGS = {
     "CXW_WEB_CHUNK_EVENTS": 200_000,
     "CXW_ORDERS_CHUNK_ROWS": 100_000,
     "CXW_HELPDESK_CHUNK_RECORDS": 20_000,
+    "CXW_MART_VALIDATION_CHUNK_ROWS": 500_000,
     "CXW_DUCKDB_THREADS": DEFAULT_DUCKDB_THREADS,
 }
 

@@ -106,54 +106,65 @@ def uniqueness_rules(suite_file: Path) -> list[tuple[str, dict[str, Any], tuple[
 
 def duplicate_keys(parquet: Path, suite_file: Path, settings: Any) -> ValidationReport | None:
     """The suite's uniqueness rules checked over a whole written batch (``parquet``) with
-    DuckDB, as GX checks them (nulls are not duplicates; ``ignore_row_if`` of a compound
-    key): a failed report naming each broken rule, its duplicated rows and a sample of
-    its duplicated keys, or None if every key is unique (or the suite has no such rule)."""
+    DuckDB (``duplicated_keys``)."""
     from cxw.duckdb_connection import connect
 
+    with connect(settings=settings) as connection:
+        return duplicated_keys(
+            connection, "read_parquet(?)", [str(parquet)], suite_file,
+            checked="across the whole batch (its chunks together)",
+        )
+
+
+def duplicated_keys(
+    connection: Any, relation: str, parameters: list[Any], suite_file: Path, *, checked: str
+) -> ValidationReport | None:
+    """The suite's uniqueness rules checked over ``relation`` (SQL: a table's quoted name,
+    or ``read_parquet(?)`` with ``parameters``) with DuckDB, as GX checks them (nulls are
+    not duplicates; ``ignore_row_if`` of a compound key): a failed report naming each
+    broken rule, its duplicated rows and a sample of its duplicated keys, or None if every
+    key is unique (or the suite has no such rule). ``checked`` says how in the report."""
     rules = uniqueness_rules(suite_file)
     if not rules:
         return None
     failures: list[FailedExpectation] = []
-    with connect(settings=settings) as connection:
-        rows = connection.execute("select count(*) from read_parquet(?)", [str(parquet)])
-        (total,) = rows.fetchone() or (0,)
-        for kind, kwargs, key in rules:
-            columns = ", ".join('"' + column.replace('"', '""') + '"' for column in key)
-            duplicates = (
-                f"select {columns}, count(*) as copies from read_parquet(?) "  # noqa: S608
-                f"where {_counted(kind, kwargs, key)} group by all having count(*) > 1"
+    rows = connection.execute(f"select count(*) from {relation}", parameters)  # noqa: S608
+    (total,) = rows.fetchone() or (0,)
+    for kind, kwargs, key in rules:
+        columns = ", ".join('"' + column.replace('"', '""') + '"' for column in key)
+        duplicates = (
+            f"select {columns}, count(*) as copies from {relation} "  # noqa: S608
+            f"where {_counted(kind, kwargs, key)} group by all having count(*) > 1"
+        )
+        found = connection.execute(
+            f"select count(*), coalesce(sum(copies), 0) from ({duplicates})",  # noqa: S608
+            parameters,
+        ).fetchone()
+        if not found or not found[0]:
+            continue
+        sample = connection.execute(
+            f"{duplicates} order by copies desc, {columns} limit {SAMPLE_ROWS}", parameters
+        )
+        names = [column[0] for column in sample.description]
+        failures.append(
+            FailedExpectation(
+                expectation=kind,
+                kwargs=dict(kwargs),
+                unexpected_count=int(found[1]),
+                sample=[
+                    {name: MASK if _sensitive(name) else value
+                     for name, value in zip(names, row, strict=True)}
+                    for row in sample.fetchall()
+                ],
             )
-            found = connection.execute(
-                f"select count(*), coalesce(sum(copies), 0) from ({duplicates})",  # noqa: S608
-                [str(parquet)],
-            ).fetchone()
-            if not found or not found[0]:
-                continue
-            sample = connection.execute(
-                f"{duplicates} order by copies desc, {columns} limit {SAMPLE_ROWS}",
-                [str(parquet)],
-            )
-            names = [column[0] for column in sample.description]
-            failures.append(
-                FailedExpectation(
-                    expectation=kind,
-                    kwargs=dict(kwargs),
-                    unexpected_count=int(found[1]),
-                    sample=[
-                        {name: MASK if _sensitive(name) else value
-                         for name, value in zip(names, row, strict=True)}
-                        for row in sample.fetchall()
-                    ],
-                )
-            )
+        )
     if not failures:
         return None
     suite_name = json.loads(suite_file.read_text())["name"]
     raw = {
         "success": False,
         "suite_name": suite_name,
-        "checked": "across the whole batch (its chunks together)",
+        "checked": checked,
         "row_count": total,
         "results": [
             {"type": f.expectation, "kwargs": f.kwargs, "unexpected_count": f.unexpected_count,

@@ -96,3 +96,93 @@ def test_a_suite_with_run_time_parameters_is_validated_every_run(
     results = tmp_path / "results"
     for _ in range(2):
         assert set(validate_marts(warehouse, results)) == {"service.agents"}
+
+
+# -- a mart bigger than the chunk: validated a chunk at a time --------------------------
+
+AGENTS = 5_000  # rows of the big agents mart; chunks of 2,048 rows (one DuckDB vector)
+CHUNK = 2_048
+
+
+def make_big_warehouse(path: Path, *, bad_csat_of: int | None = None,
+                       duplicate_of: int | None = None) -> Path:
+    """service.agents with agents 1..5,000 in that order: three chunks of 2,048, 2,048
+    and 904 rows. ``bad_csat_of`` gets csat_pct 180; ``duplicate_of`` takes agent 1's id
+    (agent 1 is in the first chunk, agents past 4,096 in the third)."""
+    make_warehouse(path, csat_pct=80)
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("set threads = 1")  # rows stored, and so read, in this order
+        connection.execute(
+            "create or replace table service.agents as "
+            "select * replace ("
+            "  case when n = ? then 1 else n end::bigint as agent_id,"
+            "  case when n = ? then 180.0 else 80.0 end::double as csat_pct) "
+            "from (select range + 1 as n from range(?)) as numbers, "
+            "(select * from service.agents) as one_agent order by n",
+            [duplicate_of, bad_csat_of, AGENTS],
+        )
+        connection.execute("alter table service.agents drop column n")
+    return path
+
+
+def frames_seen(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row count of every frame handed to GX."""
+    seen: list[int] = []
+    validate_frame = mart_validation.validate_frame
+
+    def counting(frame, *args, **kwargs):
+        seen.append(len(frame))
+        return validate_frame(frame, *args, **kwargs)
+
+    monkeypatch.setattr(mart_validation, "validate_frame", counting)
+    return seen
+
+
+def test_a_mart_bigger_than_the_chunk_is_validated_chunk_by_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = frames_seen(monkeypatch)
+    warehouse = make_big_warehouse(tmp_path / "w.duckdb")
+    reports = validate_marts(warehouse, tmp_path / "results", chunk_rows=CHUNK)
+    assert reports["service.agents"].success
+    assert reports["service.agents"].row_count == AGENTS
+    assert seen == [2_048, 2_048, 904], "every row seen once, never more than a chunk held"
+    kept = json.loads((tmp_path / "results" / "service.agents.json").read_text())
+    assert kept["success"] and len(kept["chunks"]) == 3
+
+
+def test_a_bad_row_in_a_later_chunk_rejects_the_mart(tmp_path: Path) -> None:
+    warehouse = make_big_warehouse(tmp_path / "w.duckdb", bad_csat_of=4_500)
+    with pytest.raises(MartsRejected) as caught:
+        validate_marts(warehouse, tmp_path / "results", chunk_rows=CHUNK)
+    message = str(caught.value)
+    assert "service.agents (5000 rows)" in message
+    assert "csat_pct" in message and "180" in message and "(1 rows)" in message
+
+
+def test_a_key_repeated_in_two_chunks_rejects_the_mart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Agent 4,500 (third chunk) has agent 1's id (first chunk): each chunk alone is
+    # unique, so only the check over the whole mart can see it.
+    seen = frames_seen(monkeypatch)
+    warehouse = make_big_warehouse(tmp_path / "w.duckdb", duplicate_of=4_500)
+    with pytest.raises(MartsRejected) as caught:
+        validate_marts(warehouse, tmp_path / "results", chunk_rows=CHUNK)
+    message = str(caught.value)
+    assert "expect_column_values_to_be_unique(column='agent_id') (2 rows)" in message
+    assert "'agent_id': 1, 'copies': 2" in message
+    assert len(seen) == 3
+    kept = json.loads((tmp_path / "results" / "service.agents.json").read_text())
+    assert all(chunk["success"] for chunk in kept["chunks"]), "no chunk alone sees it"
+    assert kept["across"]["results"][0]["unexpected_count"] == 2
+
+
+def test_a_mart_within_the_chunk_is_validated_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = frames_seen(monkeypatch)
+    warehouse = make_big_warehouse(tmp_path / "w.duckdb", duplicate_of=4_500)
+    with pytest.raises(MartsRejected, match="agent_id"):
+        validate_marts(warehouse, tmp_path / "results", chunk_rows=AGENTS)
+    assert seen == [AGENTS]
