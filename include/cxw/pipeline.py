@@ -149,7 +149,8 @@ def validate_marts() -> dict[str, bool]:
     mart's verdict."""
     settings = Settings.from_env()
     reports = mart_validation.validate_marts(
-        settings.warehouse_path, settings.reports_dir / "validation" / "marts"
+        settings.warehouse_path, settings.reports_dir / "validation" / "marts",
+        published_path=settings.published_path,
     )
     return {table: report.success for table, report in reports.items()}
 

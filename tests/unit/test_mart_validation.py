@@ -6,8 +6,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cxw import mart_validation
+from cxw import mart_validation, pipeline
 from cxw.mart_validation import MartsRejected, mart_suites, validate_marts
+from cxw.settings import Settings
 from cxw.validation import load_suite
 
 
@@ -185,4 +186,99 @@ def test_a_mart_within_the_chunk_is_validated_whole(
     warehouse = make_big_warehouse(tmp_path / "w.duckdb", duplicate_of=4_500)
     with pytest.raises(MartsRejected, match="agent_id"):
         validate_marts(warehouse, tmp_path / "results", chunk_rows=AGENTS)
+    assert seen == [AGENTS]
+
+
+# -- a day's changed mart: only the rows not in the copy that last passed ---------------
+
+
+def published_day_one(monkeypatch: pytest.MonkeyPatch) -> tuple[Settings, list[int]]:
+    """Day one through the pipeline's own calls: the big agents mart built, validated
+    (every row, in chunks) and published."""
+    settings = Settings.from_env()
+    settings.warehouse_path.parent.mkdir(parents=True)
+    make_big_warehouse(settings.warehouse_path)
+    seen = frames_seen(monkeypatch)
+    monkeypatch.setenv("CXW_MART_VALIDATION_CHUNK_ROWS", str(CHUNK))
+    assert pipeline.validate_marts() == {"service.agents": True}
+    assert seen == [2_048, 2_048, 904]
+    pipeline.publish()
+    seen.clear()
+    return settings, seen
+
+
+def next_build(settings: Settings, *statements: str) -> None:
+    with duckdb.connect(str(settings.warehouse_path)) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
+def test_a_changed_mart_has_only_its_new_rows_checked(
+    cxw_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, seen = published_day_one(monkeypatch)
+    # Day two: agent 4,999 solved one more ticket; agent 5,001 is new: 2 rows to check.
+    next_build(
+        settings,
+        "update service.agents set tickets_solved = tickets_solved + 1 where agent_id = 4999",
+        "insert into service.agents select * replace (5001::bigint as agent_id) "
+        "from service.agents where agent_id = 1",
+    )
+    assert pipeline.validate_marts() == {"service.agents": True}
+    assert seen == [2]
+    kept = json.loads((settings.reports_dir / "validation" / "marts" /
+                       "service.agents.json").read_text())
+    assert kept["row_count"] == 5_001 and kept["checked"].startswith("the 2 rows")
+
+
+def test_a_new_bad_row_or_a_new_duplicate_key_is_still_rejected(
+    cxw_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, seen = published_day_one(monkeypatch)
+    next_build(settings, "update service.agents set csat_pct = 180 where agent_id = 17")
+    with pytest.raises(MartsRejected, match=r"csat_pct.*\(1 rows\)"):
+        pipeline.validate_marts()
+    assert seen == [1]
+    # Agent 5,001 is new and fine on its own, but takes agent 1's (unchanged) id.
+    next_build(
+        settings,
+        "update service.agents set csat_pct = 80 where agent_id = 17",
+        "insert into service.agents select * replace (80.5::double as csat_pct) "
+        "from service.agents where agent_id = 1",
+    )
+    with pytest.raises(MartsRejected, match=r"agent_id'\) \(2 rows\)"):
+        pipeline.validate_marts()
+
+
+def test_a_published_copy_that_is_not_the_last_validated_one_is_not_trusted(
+    cxw_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, seen = published_day_one(monkeypatch)
+    # Someone (or a failed run) changed the published file after it was validated: its
+    # rows are not known to pass, so the next changed mart is checked whole.
+    with duckdb.connect(str(settings.published_path)) as connection:
+        connection.execute("update service.agents set csat_pct = 180 where agent_id = 9")
+    next_build(settings, "update service.agents set tickets_solved = 9 where agent_id = 1")
+    assert pipeline.validate_marts() == {"service.agents": True}
+    assert seen == [2_048, 2_048, 904]
+
+
+def test_a_suite_about_the_whole_table_gets_every_row_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A row count (like nps_drivers' six drivers) or a `mostly` share cannot be judged a
+    # chunk at a time, nor on a day's changed rows.
+    assert [table for table, suite in mart_suites().items()
+            if not mart_validation.judged_row_by_row(suite)] == ["experience.nps_drivers"]
+    spec = json.loads(mart_suites()["service.agents"].read_text())
+    spec["expectations"].append(
+        {"type": "expect_table_row_count_to_equal", "kwargs": {"value": AGENTS}}
+    )
+    suite = tmp_path / "agents.json"
+    suite.write_text(json.dumps(spec))
+    monkeypatch.setattr(mart_validation, "mart_suites", lambda: {"service.agents": suite})
+    seen = frames_seen(monkeypatch)
+    warehouse = make_big_warehouse(tmp_path / "w.duckdb")
+    assert validate_marts(warehouse, tmp_path / "results", chunk_rows=CHUNK)[
+        "service.agents"].success
     assert seen == [AGENTS]
