@@ -25,8 +25,8 @@ def test_defaults_are_sized_for_a_laptop(cxw_home: Path, monkeypatch) -> None:
     settings = Settings.from_env()
     with duckdb_connection.connect() as connection:
         memory, threads, temp = connection.execute(READ_BACK).fetchone()
-    # DuckDB reports 2GB (decimal) as 1.8 GiB.
-    assert memory == "1.8 GiB"
+    # DuckDB reports 1GB (decimal) as 953.6 MiB.
+    assert memory == "953.6 MiB"
     assert threads == (os.cpu_count() or 1)
     assert Path(temp) == cxw_home.resolve() / "duckdb-tmp" == settings.duckdb_temp_dir
 
@@ -64,7 +64,7 @@ def test_an_unusable_value_names_the_setting(cxw_home: Path, monkeypatch) -> Non
     monkeypatch.setenv("CXW_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(SettingError, match="CXW_DUCKDB_MEMORY_LIMIT"):
         Settings.from_env()
-    assert Settings.from_env(lenient=True).duckdb_memory_limit == "2GB"
+    assert Settings.from_env(lenient=True).duckdb_memory_limit == "1GB"
     monkeypatch.delenv("CXW_DUCKDB_MEMORY_LIMIT")
     monkeypatch.setenv("CXW_DUCKDB_THREADS", "none")
     with pytest.raises(SettingError, match="CXW_DUCKDB_THREADS"):
