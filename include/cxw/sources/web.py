@@ -20,8 +20,10 @@ sent). Every other field is inferred and kept as sent; a field that is null thro
 a file is stored as a string column rather than Arrow's ``null`` type, so the next day's
 file, where it has values, still has a compatible column.
 
-Reading is pyarrow's multi-threaded JSON reader (no per-event Python). Validation runs
-on a flat projection of the scalar columns (``validation_frame``), one row per event.
+Reading is pyarrow's multi-threaded JSON reader (no per-event Python), each line
+parsed once. Validation runs on a flat projection of the scalar columns, one row per
+event, built in Arrow (``validation_checks``) and handed to GX as one pandas frame for
+all the files validated together (``cxw.landing.land_together``).
 
 Bounded memory: a file is read in chunks of ``CXW_WEB_CHUNK_EVENTS`` lines. A day that
 fits in one chunk is one ``PendingBatch``, validated with the run's other files. A
@@ -272,7 +274,7 @@ def parse_events(content: bytes) -> pa.Table:
 
 def _parse(content: bytes, schema: pa.Schema) -> pa.Table:
     """The events read with ``schema``'s types (other fields inferred)."""
-    if not content.strip():
+    if not content or content.isspace():  # ``strip`` would copy a whole chunk
         # A day without events is an empty file; the reader refuses empty input.
         return schema.empty_table()
     try:
