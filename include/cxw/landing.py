@@ -481,7 +481,6 @@ def land_batches(
     *,
     settings: Settings,
     files: bool = False,
-    group_rows: int = GROUP_ROWS,
 ) -> dict[str, int]:
     """The one landing path of every source: read each batch ``batches(run)`` offers,
     validate it, publish it to the lake or quarantine it, and save its sync state only
@@ -490,9 +489,8 @@ def land_batches(
     A rejected batch does not hold the others back: they land, and the rejections are
     raised at the end (one as itself, several as ``FilesRejected``; a file source's
     always as ``FilesRejected``). File sources (``files``) validate consecutive files
-    together (``land_together``), about ``group_rows`` rows at a time; other sources
-    land batch by batch, so a failure leaves the state at the last landed batch. The run
-    record is saved whatever happens."""
+    together (``land_together``); other sources land batch by batch, so a failure leaves
+    the state at the last landed batch. The run record is saved whatever happens."""
     run = SourceRun(source, window, settings, files)
     entities: set[str] = set()
 
@@ -509,7 +507,7 @@ def land_batches(
                 yield batch, pending
 
     try:
-        chunks = groups(readable(), group_rows) if files else ([item] for item in readable())
+        chunks = groups(readable()) if files else ([item] for item in readable())
         for group in chunks:
             entity = group[0][0].entity.name
             results = land_together(

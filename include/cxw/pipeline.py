@@ -280,9 +280,6 @@ def land_web(start: datetime, end: datetime, now: datetime | None = None) -> dic
         ),
         settings=settings,
         files=True,
-        # Files validated together up to a chunk's events: the memory a day read in
-        # chunks may hold anyway, and a fixed cost of GX per validation paid less often.
-        group_rows=settings.web_chunk_events,
     )
     if late:
         raise web.ExportLate(
