@@ -2,9 +2,26 @@
     from the member for `value_type`: 'int' (int_value), 'string' (string_value),
     'double' (double_value, else float_value) or 'text' (whichever member is set, as
     text: for params GA4 sends sometimes as int, sometimes as string, like
-    session_engaged). Null when the event has no such parameter. -#}
-{% macro ga4_event_param(key, value_type, params_column='event_params') -%}
-    {{ return(adapter.dispatch('ga4_event_param', 'cxw')(key, value_type, params_column)) }}
+    session_engaged). Null when the event has no such parameter. `keys_column`, where
+    the warehouse has one, is `ga4_event_param_keys` of the params computed once per
+    event: each param is then found by its position in it instead of by a scan of its
+    own over the params. -#}
+{% macro ga4_event_param(key, value_type, params_column='event_params', keys_column=none) -%}
+    {{ return(adapter.dispatch('ga4_event_param', 'cxw')(key, value_type, params_column, keys_column)) }}
+{%- endmacro %}
+
+{#- The keys of an event's params, in order (a list), for `ga4_event_param`'s
+    `keys_column`; null where the warehouse reads params without it. -#}
+{% macro ga4_event_param_keys(params_column='event_params') -%}
+    {{ return(adapter.dispatch('ga4_event_param_keys', 'cxw')(params_column)) }}
+{%- endmacro %}
+
+{% macro default__ga4_event_param_keys(params_column) -%}
+    null
+{%- endmacro %}
+
+{% macro duckdb__ga4_event_param_keys(params_column) -%}
+    list_transform({{ params_column }}, lambda param: param.key)
 {%- endmacro %}
 
 {% macro ga4_param_value_expression(value_column, value_type) -%}
@@ -27,7 +44,7 @@
 
 {#- BigQuery-style correlated subquery over the unnested array (BigQuery, Postgres
     with a composite array, Databricks). -#}
-{% macro default__ga4_event_param(key, value_type, params_column) -%}
+{% macro default__ga4_event_param(key, value_type, params_column, keys_column) -%}
     (
         select {{ ga4_param_value_expression('param.value', value_type) }}
         from unnest({{ params_column }}) as param
@@ -36,16 +53,20 @@
     )
 {%- endmacro %}
 
-{% macro duckdb__ga4_event_param(key, value_type, params_column) -%}
-    {{ ga4_param_value_expression(
-        "list_filter(" ~ params_column ~ ", lambda param: param.key = '" ~ key ~ "')[1].value",
-        value_type
-    ) }}
+{#- The first param with the key: by its position in the keys (one list_position per
+    param, no lambda), or, without them, by a filter over the params. -#}
+{% macro duckdb__ga4_event_param(key, value_type, params_column, keys_column) -%}
+    {%- if keys_column is none -%}
+        {%- set param = "list_filter(" ~ params_column ~ ", lambda param: param.key = '" ~ key ~ "')[1]" -%}
+    {%- else -%}
+        {%- set param = params_column ~ "[list_position(" ~ keys_column ~ ", '" ~ key ~ "')]" -%}
+    {%- endif -%}
+    {{ ga4_param_value_expression(param ~ ".value", value_type) }}
 {%- endmacro %}
 
 {#- PostgreSQL keeps the repeated record as a jsonb array (cxw.warehouse_postgres): the
     first element with the key, its members read as text and cast. -#}
-{% macro postgres__ga4_event_param(key, value_type, params_column) -%}
+{% macro postgres__ga4_event_param(key, value_type, params_column, keys_column) -%}
     {%- set value = "param.element -> 'value'" -%}
     {%- set members = {
         'int': "cast(" ~ value ~ " ->> 'int_value' as bigint)",

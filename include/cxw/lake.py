@@ -76,11 +76,11 @@ def add_batch_columns(table: pa.Table, window: Window, loaded_at: datetime) -> p
     landed from pandas and one landed from Arrow read back alike."""
     rows = table.num_rows
     moment = pa.timestamp("us", tz="UTC")
-    values = {
-        "_batch_id": pa.array([window.batch_id] * rows, pa.large_string()),
-        "_window_start": pa.array([window.start] * rows, moment),
-        "_window_end": pa.array([window.end] * rows, moment),
-        "_loaded_at": pa.array([loaded_at] * rows, moment),
+    values = {  # one value repeated, built in Arrow (no Python list of ``rows`` items)
+        "_batch_id": pa.repeat(pa.scalar(window.batch_id, pa.large_string()), rows),
+        "_window_start": pa.repeat(pa.scalar(window.start, moment), rows),
+        "_window_end": pa.repeat(pa.scalar(window.end, moment), rows),
+        "_loaded_at": pa.repeat(pa.scalar(loaded_at, moment), rows),
     }
     for name, column in values.items():
         table = table.append_column(name, column)

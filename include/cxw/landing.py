@@ -32,7 +32,15 @@ from cxw.lake import BATCH_ID, Window, add_batch_columns, batch_path, write_tabl
 from cxw.ledger import RejectedLedger, RunRecord, one_line, quarantine_unreadable
 from cxw.schema import PARSE_ERRORS
 from cxw.settings import Settings
-from cxw.sources import Batch, PendingBatch, Rejected, StreamedBatch, Unreadable, typed_batch
+from cxw.sources import (
+    Batch,
+    PendingBatch,
+    Rejected,
+    StreamedBatch,
+    Unreadable,
+    frame_of,
+    typed_batch,
+)
 from cxw.state import SyncState
 from cxw.validation import ValidationReport, duplicate_keys, suite_path, validate_frame
 
@@ -134,10 +142,7 @@ def land_together(
     if len(batches) == 1:
         return [_land_or_reject(batches[0], source, entity, settings)]
     loaded_at = datetime.now(UTC)
-    frame = pd.concat(
-        [b.validation_frame.assign(**{BATCH_ID: b.window.batch_id}) for b in batches],
-        ignore_index=True,
-    )
+    frame = _together(batches)
     report = validate_frame(
         frame,
         suite_path(source, entity),
@@ -161,6 +166,23 @@ def land_together(
         len(batches),
     )
     return [_land_or_reject(batch, source, entity, settings) for batch in batches]
+
+
+def _together(batches: list[PendingBatch]) -> pd.DataFrame:
+    """One validation frame for ``batches``, each row with its batch id. Batches whose
+    checks are Arrow tables are concatenated in Arrow and turned into pandas once."""
+    if all(isinstance(b.checks, pa.Table) for b in batches):
+        tables = [
+            b.checks.append_column(
+                BATCH_ID, pa.repeat(pa.scalar(b.window.batch_id), b.checks.num_rows)
+            )
+            for b in batches
+        ]
+        return frame_of(pa.concat_tables(tables, promote_options="permissive"))
+    return pd.concat(
+        [b.validation_frame.assign(**{BATCH_ID: b.window.batch_id}) for b in batches],
+        ignore_index=True,
+    )
 
 
 def _land_or_reject(
@@ -403,20 +425,30 @@ class SourceRun:
         self.record.rejected[unit] = reason
         self.failures.append(error)
 
-    def landed(self, batch: Batch, pending: PendingBatch | StreamedBatch, rows: int) -> None:
-        """Settle a landed batch: its ledger entries cleared, then its sync state saved."""
+    def landed(
+        self, batch: Batch, pending: PendingBatch | StreamedBatch, rows: int, save: bool = True
+    ) -> None:
+        """Settle a landed batch: its ledger entries cleared, then its sync state saved.
+        A file source's state is one entry per file in one document: ``save=False``
+        leaves writing it to ``save_files`` (once for a group of files landed together,
+        instead of rewriting the whole document after each of a year's files)."""
         for unit in (batch.unit, *batch.clears):
             self.ledger.clear(unit)
         extra = {**pending.state, **({"sha256": batch.checksum} if batch.checksum else {})}
         entry = landed_entry(pending.window, rows, self.previous(batch.unit), extra)
         if self.files:
             self._files[batch.unit] = entry
-            self.state.save(FILES, self._files)
+            if save:
+                self.save_files()
         else:
             self.state.save(batch.unit, entry)
         self.record.landed[batch.unit] = rows
         log.info("%s.%s: landed %d rows from %s", self.source, batch.entity.name, rows,
                  pending.origin)
+
+    def save_files(self) -> None:
+        """Write a file source's state: every file landed so far."""
+        self.state.save(FILES, self._files)
 
     def read(self, batch: Batch) -> PendingBatch | StreamedBatch | None:
         """The batch's rows, or None if it is skipped (still rejected with the same
@@ -483,7 +515,9 @@ def land_batches(
                 settings=settings,
             )
             for (batch, pending), result in zip(group, results, strict=True):
-                _settle(run, batch, pending, result)
+                _settle(run, batch, pending, result, save=not files)
+            if files:
+                run.save_files()  # the group's files, once they have all landed
     except Exception as error:
         run.record.error = one_line(error)
         raise
@@ -512,9 +546,10 @@ def _settle(
     batch: Batch,
     pending: PendingBatch | StreamedBatch,
     result: Path | int | BatchRejected,
+    save: bool = True,
 ) -> None:
     if isinstance(result, BatchRejected):
         run.reject(batch.unit, one_line(result), result, batch.checksum, result.quarantine_path)
         return
     rows = result if isinstance(result, int) else pending.rows  # type: ignore[union-attr]
-    run.landed(batch, pending, rows)
+    run.landed(batch, pending, rows, save)

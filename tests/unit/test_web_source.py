@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -277,6 +278,46 @@ def test_session_id_comes_from_params_and_empty_days_have_the_schema() -> None:
         "event_date",
         "event_timestamp",
     ]
+
+
+def test_an_event_date_that_is_no_calendar_date_is_a_parse_error_naming_it() -> None:
+    rows = [event(DAY, 60), event(DAY, 61, event_date="20261345"), event(DAY, 62, event_date=None)]
+    rows += [event(DAY, 63, event_date="20260230"), event(DAY, 64, event_date="20261345")]
+    table = web.parse_events("".join(json.dumps(row) + "\n" for row in rows).encode())
+    export = web.ExportFile(DAY, "events_20260310.jsonl", Location("/nowhere"))
+    frame = web.validation_frame(table, export, first_row=11)
+    assert [None if pd.isna(e) else e for e in frame["_parse_errors"]] == [
+        None,
+        "event_date='20261345'",
+        None,  # a missing date is the not-null rule's, not a parse error
+        "event_date='20260230'",
+        "event_date='20261345'",
+    ]
+    assert frame["_row_number"].tolist() == [11, 12, 13, 14, 15]
+    assert frame["_export_date"].tolist() == ["20260310"] * 5
+
+
+@pytest.mark.parametrize("read_block", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("chunk_events", [1, 2, 3, 50])
+def test_chunks_hold_chunk_events_non_blank_lines_whatever_the_read_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_block: int, chunk_events: int
+) -> None:
+    """Blank and whitespace-only lines (CRLF too) are not events; the last line need not
+    end with a newline; a chunk never cuts a line, wherever the read blocks end."""
+    monkeypatch.setattr(web, "READ_BLOCK", read_block)
+    lines = [b'{"a": 1}\n', b"\n", b"  \r\n", b'{"b": 2}\r\n', b"\t\n", b'{"c": 3}\n']
+    content = b"".join(lines * 5) + b"\x0c\n\n" + b'{"z": 26}'  # 16 events, no final newline
+    (tmp_path / "events_20260310.jsonl").write_bytes(content)
+    export = web.ExportFile(DAY, "events_20260310.jsonl", Location(str(tmp_path)))
+
+    chunks = list(web._line_chunks(export, chunk_events))
+
+    assert b"".join(chunk for chunk, _ in chunks) == content
+    assert [last for _, last in chunks] == [False] * (len(chunks) - 1) + [True]
+    events = [sum(1 for line in chunk.split(b"\n") if line.strip()) for chunk, _ in chunks]
+    assert all(count == chunk_events for count in events[:-1])
+    assert 0 < events[-1] <= chunk_events and sum(events) == 16
+    assert all(chunk.endswith(b"\n") for chunk, _ in chunks[:-1])
 
 
 def test_export_location_setting_is_required(

@@ -91,15 +91,31 @@ class PendingBatch:
     """One batch read from its source and typed, not validated yet (see ``land_table``)."""
 
     table: pa.Table
-    validation_frame: pd.DataFrame
+    #: What the suite checks, one row per row of ``table``: a DataFrame, or an Arrow
+    #: table turned into one only when validated (``validation_frame``), so the batches
+    #: of a run validated together become one frame, not one each (``land_together``).
+    checks: pd.DataFrame | pa.Table
     window: Window
     origin: str
     #: Extra fields for the unit's sync state once landed (a cursor, pages read).
     state: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def validation_frame(self) -> pd.DataFrame:
+        if isinstance(self.checks, pd.DataFrame):
+            return self.checks
+        return frame_of(self.checks)
+
+    @property
     def rows(self) -> int:
         return self.table.num_rows
+
+
+def frame_of(checks: pa.Table) -> pd.DataFrame:
+    """The pandas frame GX validates, from Arrow: integers as nullable ``Int64``, text
+    as pandas' Arrow-backed ``str``, times as ``datetime64[us, UTC]`` (the dtypes the
+    suites are written for)."""
+    return checks.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
 
 
 def typed_batch(

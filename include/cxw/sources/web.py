@@ -20,8 +20,10 @@ sent). Every other field is inferred and kept as sent; a field that is null thro
 a file is stored as a string column rather than Arrow's ``null`` type, so the next day's
 file, where it has values, still has a compatible column.
 
-Reading is pyarrow's multi-threaded JSON reader (no per-event Python). Validation runs
-on a flat projection of the scalar columns (``validation_frame``), one row per event.
+Reading is pyarrow's multi-threaded JSON reader (no per-event Python), each line
+parsed once. Validation runs on a flat projection of the scalar columns, one row per
+event, built in Arrow (``validation_checks``) and handed to GX as one pandas frame for
+all the files validated together (``cxw.landing.land_together``).
 
 Bounded memory: a file is read in chunks of ``CXW_WEB_CHUNK_EVENTS`` lines. A day that
 fits in one chunk is one ``PendingBatch``, validated with the run's other files. A
@@ -40,6 +42,7 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -51,7 +54,15 @@ import yaml
 from cxw.lake import Window
 from cxw.schema import PARSE_ERRORS
 from cxw.settings import DBT_PROJECT_DIR
-from cxw.sources import Batch, Entity, PendingBatch, Rejected, StreamedBatch, Unreadable
+from cxw.sources import (
+    Batch,
+    Entity,
+    PendingBatch,
+    Rejected,
+    StreamedBatch,
+    Unreadable,
+    frame_of,
+)
 from cxw.sources.location import Location
 
 SOURCE = "web"
@@ -263,7 +274,7 @@ def parse_events(content: bytes) -> pa.Table:
 
 def _parse(content: bytes, schema: pa.Schema) -> pa.Table:
     """The events read with ``schema``'s types (other fields inferred)."""
-    if not content.strip():
+    if not content or content.isspace():  # ``strip`` would copy a whole chunk
         # A day without events is an empty file; the reader refuses empty input.
         return schema.empty_table()
     try:
@@ -371,61 +382,130 @@ def session_ids(params: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.take(ints, pa.array(position, mask=position < 0))
 
 
-def validation_frame(table: pa.Table, export: ExportFile, first_row: int = 1) -> pd.DataFrame:
+def validation_checks(table: pa.Table, export: ExportFile, first_row: int = 1) -> pa.Table:
     """The flat columns the suite checks, one row per event of ``table``, with helpers:
     ``_event_at`` (the timestamp as a time, for the plausibility check), ``_export_date``
     (the file's day, which ``event_date`` must equal), ``_row_number`` (1-based record
     in the file, so an offending row can be found; ``first_row`` is the first row of a
-    chunk) and ``_parse_errors``."""
-    flat = table.select(FLAT_COLUMNS).append_column(
-        "ga_session_id", session_ids(table["event_params"])
+    chunk) and ``_parse_errors``. Built in Arrow (no per-row Python): ``frame_of``
+    turns it into the frame GX validates, once for all the files validated together."""
+    rows = table.num_rows
+    flat = table.select(FLAT_COLUMNS)
+    # A cast, not pd.to_datetime: a timestamp in the year 2999 must become a time the
+    # range check rejects, not an out-of-bounds error for nanoseconds.
+    helpers = {
+        "ga_session_id": session_ids(table["event_params"]),
+        "_event_at": pc.cast(flat["event_timestamp"], pa.timestamp("us", tz="UTC")),
+        "_export_date": pa.repeat(pa.scalar(f"{export.day:%Y%m%d}"), rows),
+        "_row_number": pa.array(np.arange(first_row, first_row + rows, dtype=np.int64)),
+        PARSE_ERRORS: _event_date_errors(flat["event_date"]),
+    }
+    for name, column in helpers.items():
+        flat = flat.append_column(name, column)
+    return flat
+
+
+def validation_frame(table: pa.Table, export: ExportFile, first_row: int = 1) -> pd.DataFrame:
+    """``validation_checks`` as the pandas frame GX validates."""
+    return frame_of(validation_checks(table, export, first_row))
+
+
+def _event_date_errors(event_date: pa.ChunkedArray) -> pa.Array:
+    """``event_date='20261345'`` where the text is not a calendar date, else null. A file
+    holds a few distinct dates: each is parsed once, not once per event."""
+    bad = pa.array(
+        [text for text in pc.unique(event_date).drop_null().to_pylist() if not _is_date(text)],
+        pa.string(),
     )
-    frame = flat.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-    micros = frame["event_timestamp"].to_numpy(dtype="int64", na_value=np.iinfo(np.int64).min)
-    # Through numpy, not pd.to_datetime: a timestamp in the year 2999 must become a time
-    # the range check rejects, not an out-of-bounds error for nanoseconds.
-    frame["_event_at"] = pd.Series(
-        micros.astype("datetime64[us]"), index=frame.index
-    ).dt.tz_localize("UTC")
-    frame["_export_date"] = f"{export.day:%Y%m%d}"
-    frame["_row_number"] = np.arange(first_row, first_row + len(frame))
-    frame[PARSE_ERRORS] = _event_date_errors(frame["event_date"])
-    return frame
+    if not len(bad):
+        return pa.nulls(len(event_date), pa.string())
+    reprs = pa.array([repr(text) for text in bad.to_pylist()], pa.string())
+    quoted = pc.take(reprs, pc.index_in(event_date, bad))
+    message = pc.binary_join_element_wise("event_date=", quoted, "")
+    return pc.if_else(pc.is_in(event_date, bad), message, pa.scalar(None, pa.string()))
 
 
-def _event_date_errors(event_date: pd.Series) -> pd.Series:
-    """``event_date='20261345'`` where the text is not a calendar date, else null."""
-    parsed = pd.to_datetime(event_date, format="%Y%m%d", errors="coerce")
-    bad = event_date.notna() & parsed.isna()
-    errors = pd.Series(pd.NA, index=event_date.index, dtype="string")
-    errors[bad] = "event_date=" + event_date[bad].astype("string").map(repr)
-    return errors
+def _is_date(text: str) -> bool:
+    """Whether ``text`` is a calendar date as ``%Y%m%d`` (as pandas reads that format)."""
+    if len(text) == 8 and text.isascii() and text.isdigit() and text[:4] != "0000":
+        try:
+            date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            return False
+        return True
+    return not pd.isna(pd.to_datetime(text, format="%Y%m%d", errors="coerce"))
 
 
 # -- reading a day in bounded chunks ---------------------------------------------------
 
 
+#: Decompressed bytes read at a time when cutting a file into chunks.
+READ_BLOCK = 8 << 20
+#: A blank line (one ``bytes.strip`` leaves empty), found after the newline before it.
+_BLANK_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*(?=\n)")
+
+
 def _line_chunks(export: ExportFile, chunk_events: int) -> Iterator[tuple[bytes, bool]]:
     """The file's lines (decompressed), ``chunk_events`` non-blank lines at a time, each
-    with whether it is the last chunk (an empty file is one empty chunk)."""
+    with whether it is the last chunk (an empty file is one empty chunk). The file is
+    read in blocks of whole lines, and lines are only counted (blank ones are not
+    events) and cut one by one where a chunk may end: a day smaller than a chunk costs
+    no Python per line."""
     with export.location.open(export.name) as raw, (
         gzip.open(raw) if export.name.endswith(".gz") else nullcontext(raw)
     ) as stream:
         ready: bytes | None = None
-        lines: list[bytes] = []
-        events = 0
-        for line in stream:
-            lines.append(line)
-            if line.strip():
-                events += 1
-            if events == chunk_events:
-                if ready is not None:
-                    yield ready, False
-                ready, lines, events = b"".join(lines), [], 0
+        parts: list[bytes] = []
+        events = 0  # the events in ``parts``; while not ``exact``, its lines (at least)
+        exact = True
+        for block in _whole_lines(stream):
+            lines = block.count(b"\n")
+            if block.endswith(b"\n") and events + lines < chunk_events:  # no chunk ends here
+                parts.append(block)
+                events += lines
+                exact = False
+                continue
+            if not exact:
+                events = sum(_events_in(part) for part in parts)
+                exact = True
+            for line in _lines(block):
+                parts.append(line)
+                if line.strip():
+                    events += 1
+                if events == chunk_events:
+                    if ready is not None:
+                        yield ready, False
+                    ready, parts, events = b"".join(parts), [], 0
         if ready is not None:
-            yield ready, not lines
-        if lines or ready is None:
-            yield b"".join(lines), True
+            yield ready, not parts
+        if parts or ready is None:
+            yield b"".join(parts), True
+
+
+def _events_in(lines: bytes) -> int:
+    """The non-blank lines of ``lines`` (whole lines, each ending with a newline)."""
+    return lines.count(b"\n") - len(_BLANK_LINE.findall(b"\n" + lines))
+
+
+def _lines(block: bytes) -> list[bytes]:
+    """``block``'s lines with their ends, cut at ``\\n`` only (as reading a file does)."""
+    lines = [line + b"\n" for line in block.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+def _whole_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """``stream`` in blocks of about ``READ_BLOCK`` bytes, each ending at a line end
+    (the last one at the end of the file, which need not end a line)."""
+    tail = b""
+    while block := stream.read(READ_BLOCK):
+        block = tail + block
+        end = block.rfind(b"\n") + 1
+        tail = block[end:]
+        if end:
+            yield block[:end]
+    if tail:
+        yield tail
 
 
 def _unreadable(export: ExportFile, error: Exception) -> UnreadableExport:
@@ -433,7 +513,9 @@ def _unreadable(export: ExportFile, error: Exception) -> UnreadableExport:
 
 
 def _with_source_file(table: pa.Table, export: ExportFile) -> pa.Table:
-    return table.append_column(SOURCE_FILE, pa.array([export.name] * table.num_rows, pa.string()))
+    return table.append_column(
+        SOURCE_FILE, pa.repeat(pa.scalar(export.name, pa.string()), table.num_rows)
+    )
 
 
 def read_day(export: ExportFile, chunk_events: int) -> PendingBatch | StreamedBatch:
@@ -448,7 +530,7 @@ def read_day(export: ExportFile, chunk_events: int) -> PendingBatch | StreamedBa
             raw = _parse(content, SCHEMA)
             if not schemas and last:
                 table = _with_source_file(_stable(raw), export)  # the whole day: one chunk
-                return PendingBatch(table, validation_frame(table, export), export.window, origin)
+                return PendingBatch(table, validation_checks(table, export), export.window, origin)
             schemas.append(_stable(raw, nulls_as_text=False).schema)
     except (OSError, EOFError, pa.ArrowInvalid) as error:
         raise _unreadable(export, error) from error
@@ -460,7 +542,7 @@ def read_day(export: ExportFile, chunk_events: int) -> PendingBatch | StreamedBa
         for content, _ in _line_chunks(export, chunk_events):
             table = _with_source_file(_parse(content, read_as).cast(target), export)
             yield PendingBatch(
-                table, validation_frame(table, export, first_row), export.window, origin
+                table, validation_checks(table, export, first_row), export.window, origin
             )
             first_row += table.num_rows
 

@@ -35,7 +35,9 @@ latest_batch as (
     -- the latest landed one counts.
     select
         *,
-        max(_loaded_at) over (partition by event_date) as latest_loaded_at
+        max(_loaded_at) over (partition by event_date) as latest_loaded_at,
+        -- The params' keys once per event: each param below is found by position.
+        {{ ga4_event_param_keys('event_params') }} as event_param_keys
     from source
 
 ),
@@ -52,13 +54,13 @@ flattened as (
         event_name,
         user_pseudo_id,
         user_id,
-        {{ ga4_event_param('ga_session_id', 'int') }} as ga_session_id,
-        {{ ga4_event_param('ga_session_number', 'int') }} as ga_session_number,
-        {{ ga4_event_param('session_engaged', 'text') }} as session_engaged,
-        {{ ga4_event_param('engagement_time_msec', 'int') }} as engagement_time_msec,
-        {{ ga4_event_param('page_location', 'string') }} as page_location,
-        {{ ga4_event_param('page_referrer', 'string') }} as page_referrer,
-        {{ ga4_event_param('page_title', 'string') }} as page_title,
+        {{ ga4_event_param('ga_session_id', 'int', keys_column='event_param_keys') }} as ga_session_id,
+        {{ ga4_event_param('ga_session_number', 'int', keys_column='event_param_keys') }} as ga_session_number,
+        {{ ga4_event_param('session_engaged', 'text', keys_column='event_param_keys') }} as session_engaged,
+        {{ ga4_event_param('engagement_time_msec', 'int', keys_column='event_param_keys') }} as engagement_time_msec,
+        {{ ga4_event_param('page_location', 'string', keys_column='event_param_keys') }} as page_location,
+        {{ ga4_event_param('page_referrer', 'string', keys_column='event_param_keys') }} as page_referrer,
+        {{ ga4_event_param('page_title', 'string', keys_column='event_param_keys') }} as page_title,
         {{ nested_field('device', 'category') }} as device_category,
         {{ nested_field('device', 'operating_system') }} as device_operating_system,
         {{ nested_field('geo', 'country') }} as geo_country,
