@@ -389,6 +389,15 @@ class SourceRun:
         self.record = RunRecord(source, window.batch_id)
         self.failures: list[Exception] = []
         self._files: dict[str, Any] = dict(self.state.get(FILES, {})) if files else {}
+        self._unsaved = False
+
+    def save_files(self) -> None:
+        """Save the sync state of the files landed since the last save, in one write (the
+        state of every file is one document: saving it per file of a catch-up of hundreds
+        cost a growing write per file)."""
+        if self._unsaved:
+            self.state.save(FILES, self._files)
+            self._unsaved = False
 
     def previous(self, unit: str) -> Mapping[str, Any] | None:
         """The sync state of ``unit`` (an entity, or a file for file sources)."""
@@ -403,15 +412,20 @@ class SourceRun:
         self.record.rejected[unit] = reason
         self.failures.append(error)
 
-    def landed(self, batch: Batch, pending: PendingBatch | StreamedBatch, rows: int) -> None:
-        """Settle a landed batch: its ledger entries cleared, then its sync state saved."""
+    def landed(
+        self, batch: Batch, pending: PendingBatch | StreamedBatch, rows: int, save: bool = True
+    ) -> None:
+        """Settle a landed batch: its ledger entries cleared, then its sync state saved
+        (a file's, with ``save=False``, by the next ``save_files``)."""
         for unit in (batch.unit, *batch.clears):
             self.ledger.clear(unit)
         extra = {**pending.state, **({"sha256": batch.checksum} if batch.checksum else {})}
         entry = landed_entry(pending.window, rows, self.previous(batch.unit), extra)
         if self.files:
             self._files[batch.unit] = entry
-            self.state.save(FILES, self._files)
+            self._unsaved = True
+            if save:
+                self.save_files()
         else:
             self.state.save(batch.unit, entry)
         self.record.landed[batch.unit] = rows
@@ -482,8 +496,11 @@ def land_batches(
                 [pending for _, pending in group], source=source, entity=entity,
                 settings=settings,
             )
-            for (batch, pending), result in zip(group, results, strict=True):
-                _settle(run, batch, pending, result)
+            try:  # the group's files landed: their state is saved once, after
+                for (batch, pending), result in zip(group, results, strict=True):
+                    _settle(run, batch, pending, result, save=False)
+            finally:
+                run.save_files()
     except Exception as error:
         run.record.error = one_line(error)
         raise
@@ -512,9 +529,10 @@ def _settle(
     batch: Batch,
     pending: PendingBatch | StreamedBatch,
     result: Path | int | BatchRejected,
+    save: bool = True,
 ) -> None:
     if isinstance(result, BatchRejected):
         run.reject(batch.unit, one_line(result), result, batch.checksum, result.quarantine_path)
         return
     rows = result if isinstance(result, int) else pending.rows  # type: ignore[union-attr]
-    run.landed(batch, pending, rows)
+    run.landed(batch, pending, rows, save)

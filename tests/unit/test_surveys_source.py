@@ -296,3 +296,24 @@ def test_an_unreadable_file_among_good_ones_is_held_back_alone(drop: Path) -> No
         run()
     assert set(loaded_files()) == {DAY_ONE, "responses_20260303.csv"}
     assert landed("responses_20260303.csv")["response_id"].tolist() == ["R_9"]
+
+
+def test_a_runs_files_have_their_state_saved_once_after_they_landed(
+    drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saves: list[set[str]] = []
+    save = SyncState.save
+
+    def recorded(self: SyncState, key: str, value: dict) -> None:
+        if key == "files":
+            lake = Settings.from_env().lake_dir / "surveys" / "responses"
+            assert len(list(lake.glob("*.parquet"))) == len(value), "saved before it landed"
+            saves.append(set(value))
+        save(self, key, value)
+
+    monkeypatch.setattr(SyncState, "save", recorded)
+    write(drop, DAY_ONE, GOOD_DAY_ONE)
+    write(drop, DAY_TWO, csv_text("R_3,csat,2026-03-02T08:00:00Z,c@example.com,7,501,,5,"))
+    write(drop, "responses_20260303.csv", csv_text("R_4,nps,2026-03-03T08:00:00Z,d@example.com,,,,9,ok"))
+    assert run() == {DAY_ONE: 2, DAY_TWO: 1, "responses_20260303.csv": 1}
+    assert saves == [{DAY_ONE, DAY_TWO, "responses_20260303.csv"}]
