@@ -314,6 +314,7 @@ def test_a_runs_files_have_their_state_saved_once_after_they_landed(
     monkeypatch.setattr(SyncState, "save", recorded)
     write(drop, DAY_ONE, GOOD_DAY_ONE)
     write(drop, DAY_TWO, csv_text("R_3,csat,2026-03-02T08:00:00Z,c@example.com,7,501,,5,"))
-    write(drop, "responses_20260303.csv", csv_text("R_4,nps,2026-03-03T08:00:00Z,d@example.com,,,,9,ok"))
+    third = csv_text("R_4,nps,2026-03-03T08:00:00Z,d@example.com,,,,9,ok")
+    write(drop, "responses_20260303.csv", third)
     assert run() == {DAY_ONE: 2, DAY_TWO: 1, "responses_20260303.csv": 1}
     assert saves == [{DAY_ONE, DAY_TWO, "responses_20260303.csv"}]
