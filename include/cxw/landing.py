@@ -411,6 +411,15 @@ class SourceRun:
         self.record = RunRecord(source, window.batch_id)
         self.failures: list[Exception] = []
         self._files: dict[str, Any] = dict(self.state.get(FILES, {})) if files else {}
+        self._unsaved = False
+
+    def save_files(self) -> None:
+        """Save the sync state of the files landed since the last save, in one write (the
+        state of every file is one document: saving it per file of a catch-up of hundreds
+        cost a growing write per file)."""
+        if self._unsaved:
+            self.state.save(FILES, self._files)
+            self._unsaved = False
 
     def previous(self, unit: str) -> Mapping[str, Any] | None:
         """The sync state of ``unit`` (an entity, or a file for file sources)."""
@@ -428,16 +437,15 @@ class SourceRun:
     def landed(
         self, batch: Batch, pending: PendingBatch | StreamedBatch, rows: int, save: bool = True
     ) -> None:
-        """Settle a landed batch: its ledger entries cleared, then its sync state saved.
-        A file source's state is one entry per file in one document: ``save=False``
-        leaves writing it to ``save_files`` (once for a group of files landed together,
-        instead of rewriting the whole document after each of a year's files)."""
+        """Settle a landed batch: its ledger entries cleared, then its sync state saved
+        (a file's, with ``save=False``, by the next ``save_files``)."""
         for unit in (batch.unit, *batch.clears):
             self.ledger.clear(unit)
         extra = {**pending.state, **({"sha256": batch.checksum} if batch.checksum else {})}
         entry = landed_entry(pending.window, rows, self.previous(batch.unit), extra)
         if self.files:
             self._files[batch.unit] = entry
+            self._unsaved = True
             if save:
                 self.save_files()
         else:
@@ -445,10 +453,6 @@ class SourceRun:
         self.record.landed[batch.unit] = rows
         log.info("%s.%s: landed %d rows from %s", self.source, batch.entity.name, rows,
                  pending.origin)
-
-    def save_files(self) -> None:
-        """Write a file source's state: every file landed so far."""
-        self.state.save(FILES, self._files)
 
     def read(self, batch: Batch) -> PendingBatch | StreamedBatch | None:
         """The batch's rows, or None if it is skipped (still rejected with the same
@@ -514,10 +518,11 @@ def land_batches(
                 [pending for _, pending in group], source=source, entity=entity,
                 settings=settings,
             )
-            for (batch, pending), result in zip(group, results, strict=True):
-                _settle(run, batch, pending, result, save=not files)
-            if files:
-                run.save_files()  # the group's files, once they have all landed
+            try:  # the group's files landed: their state is saved once, after
+                for (batch, pending), result in zip(group, results, strict=True):
+                    _settle(run, batch, pending, result, save=False)
+            finally:
+                run.save_files()
     except Exception as error:
         run.record.error = one_line(error)
         raise

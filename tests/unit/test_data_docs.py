@@ -161,3 +161,39 @@ def test_a_rebuild_renders_suite_pages_only_when_their_suite_changed(
     suite_file.write_text(suite_file.read_text())  # the suite changed (a newer file)
     build_data_docs(store, site)
     assert "kept suite page" not in suite_page.read_text()
+
+
+def test_a_rebuild_loads_no_unchanged_suite_and_drops_a_removed_one(
+    tmp_path: Path, suite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cxw.validation
+
+    monkeypatch.setattr("cxw.validation.EXPECTATIONS_DIR", suite_file.parent)
+    other = suite_file.with_name("orders.json")
+    other.write_text(json.dumps({"name": "shop.orders", "expectations": [
+        {"type": "expect_column_to_exist", "kwargs": {"column": "id"}},
+    ]}))
+    store, site = tmp_path / "store", tmp_path / "site"
+    validate_frame(frame("b@example.com", 1), suite_file, NOW, results_store=store,
+                   batch_identifier="day1")
+    build_data_docs(store, site)
+
+    def not_again(path: Path) -> None:
+        raise AssertionError(f"{path} loaded again though unchanged")
+
+    load_suite = cxw.validation.load_suite
+    monkeypatch.setattr(cxw.validation, "load_suite", not_again)
+    validate_frame(frame("c@example.com", 2), suite_file, NOW, results_store=store,
+                   batch_identifier="day2")
+    build_data_docs(store, site)  # a new result: the index again, with both suites
+    index = (site / "index.html").read_text()
+    assert "day2" in index and "people.contacts" in index and "shop.orders" in index
+
+    monkeypatch.setattr(cxw.validation, "load_suite", load_suite)
+    other.unlink()
+    validate_frame(frame("d@example.com", 3), suite_file, NOW, results_store=store,
+                   batch_identifier="day3")
+    build_data_docs(store, site)
+    index = (site / "index.html").read_text()
+    assert "people.contacts" in index and "shop.orders" not in index
+    assert [page.stem for page in (site / "expectations").rglob("*.html")] == ["contacts"]

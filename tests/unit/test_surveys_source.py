@@ -246,3 +246,75 @@ def test_a_response_twice_in_one_file_is_rejected_even_among_good_files(drop: Pa
     with pytest.raises(FilesRejected, match="expect_compound_columns_to_be_unique"):
         run()
     assert set(loaded_files()) == {DAY_ONE}, "only the bad file is held back"
+
+
+def test_files_typed_together_are_the_batches_each_file_gives_alone() -> None:
+    from cxw.lake import Window
+    from cxw.sources import typed_batch, typed_batches
+    from cxw.sources.surveys import COLUMNS, SOURCE_FILE, SurveyExport, read_responses
+
+    day = datetime(2026, 3, 1, tzinfo=UTC).date()
+    texts = {
+        DAY_ONE: GOOD_DAY_ONE,
+        # A bad score and a bad timestamp: named in _parse_errors of this file's rows only.
+        DAY_TWO: csv_text("R_3,csat,yesterday,c@example.com,8,,,4.5,", "R_4,csat,,,,,,5,ok"),
+        "responses_20260303.csv": csv_text("R_5,nps,2026-03-03T08:00:00Z,,,,,9,"),
+        # Other columns (one extra, one missing): typed apart, keeps exactly its own.
+        "responses_20260304.csv": csv_text(
+            "R_6,nps,2026-03-04T08:00:00Z,d@example.com,,,,9,,web",
+            header=HEADER + ",channel",
+        ),
+        "responses_20260305.csv": csv_text(
+            "R_7,nps,2026-03-05T08:00:00Z,e@example.com,,,,7",
+            header=HEADER.removesuffix(",comment"),
+        ),
+    }
+    parts = []
+    for number, (name, text) in enumerate(texts.items()):
+        export = SurveyExport(name, day, name, text.encode())
+        start = datetime(2026, 3, 1 + number, tzinfo=UTC)
+        parts.append((read_responses(export), Window(start, start.replace(day=2 + number)), name))
+    together = typed_batches(parts, COLUMNS)
+    assert [batch.window for batch in together] == [window for _, window, _ in parts]
+    for batch, (rows, window, origin) in zip(together, parts, strict=True):
+        alone = typed_batch(rows, COLUMNS, window, origin)
+        assert batch.origin == origin
+        assert batch.table.equals(alone.table), origin
+        pd.testing.assert_frame_equal(batch.validation_frame, alone.validation_frame)
+        assert set(batch.validation_frame[SOURCE_FILE]) == {origin}
+    assert together[1].validation_frame["_parse_errors"].notna().tolist() == [True, False]
+
+
+def test_an_unreadable_file_among_good_ones_is_held_back_alone(drop: Path) -> None:
+    write(drop, DAY_ONE, GOOD_DAY_ONE)
+    (drop / DAY_TWO).write_bytes(
+        csv_text("R_8,nps,2026-03-02T09:00:00Z,h@example.com,,,,9,Très bien").encode("latin-1")
+    )
+    good = csv_text("R_9,csat,2026-03-03T08:00:00Z,i@example.com,7,501,,5,")
+    write(drop, "responses_20260303.csv", good)
+    with pytest.raises(FilesRejected, match="cannot be read"):
+        run()
+    assert set(loaded_files()) == {DAY_ONE, "responses_20260303.csv"}
+    assert landed("responses_20260303.csv")["response_id"].tolist() == ["R_9"]
+
+
+def test_a_runs_files_have_their_state_saved_once_after_they_landed(
+    drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saves: list[set[str]] = []
+    save = SyncState.save
+
+    def recorded(self: SyncState, key: str, value: dict) -> None:
+        if key == "files":
+            lake = Settings.from_env().lake_dir / "surveys" / "responses"
+            assert len(list(lake.glob("*.parquet"))) == len(value), "saved before it landed"
+            saves.append(set(value))
+        save(self, key, value)
+
+    monkeypatch.setattr(SyncState, "save", recorded)
+    write(drop, DAY_ONE, GOOD_DAY_ONE)
+    write(drop, DAY_TWO, csv_text("R_3,csat,2026-03-02T08:00:00Z,c@example.com,7,501,,5,"))
+    third = csv_text("R_4,nps,2026-03-03T08:00:00Z,d@example.com,,,,9,ok")
+    write(drop, "responses_20260303.csv", third)
+    assert run() == {DAY_ONE: 2, DAY_TWO: 1, "responses_20260303.csv": 1}
+    assert saves == [{DAY_ONE, DAY_TWO, "responses_20260303.csv"}]

@@ -70,3 +70,20 @@ def test_a_passing_batch_is_checked_once_without_details_a_failing_one_again_wit
     (failure,) = bad.failures
     assert failure.unexpected_count == 2
     assert failure.sample == [{"score": 11}, {"score": 12}]
+
+
+def test_the_warmed_parent_freezes_what_it_built_so_forked_tasks_never_collect_it() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, sys, cxw.warm\n"
+        "print(gc.get_freeze_count(), len(gc.get_objects()), 'dbt.cli.main' in sys.modules)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    frozen, tracked, dbt_imported = int(output[-3]), int(output[-2]), output[-1]
+    assert frozen > 100_000, "the pipeline, GX and dbt's objects are frozen"
+    assert tracked < frozen / 100, "a collection in a forked task walks almost nothing"
+    assert dbt_imported == "True"

@@ -13,7 +13,7 @@ Where the rows go (validation, the lake, the sync state, the rejected-file ledge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -129,6 +129,32 @@ def typed_batch(
     typed = coerce(records, columns)
     table = pa.Table.from_pandas(typed.drop(columns=[PARSE_ERRORS]), preserve_index=False)
     return PendingBatch(table, typed, window, origin, state or {})
+
+
+def typed_batches(
+    parts: Sequence[tuple[pd.DataFrame, Window, str]], columns: Mapping[str, str]
+) -> list[PendingBatch]:
+    """``typed_batch`` of each (records, window, origin) part, the same batches, typed in
+    one pass per set of parts sent with the same columns: typing costs ~30 ms per frame
+    whatever its rows (a pandas call per column), which a catch-up of hundreds of small
+    files paid per file. Parts with other columns (an extra or a missing one) are typed
+    apart, so each batch keeps exactly the columns its file sent."""
+    alike: dict[tuple[str, ...], list[int]] = {}
+    for number, (records, _, _) in enumerate(parts):
+        alike.setdefault(tuple(records.columns), []).append(number)
+    typed: dict[int, PendingBatch] = {}
+    for numbers in alike.values():
+        frames = [parts[number][0] for number in numbers]
+        together = coerce(
+            pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], columns
+        )
+        start = 0
+        for number, frame in zip(numbers, frames, strict=True):
+            part = together.iloc[start : start + len(frame)].reset_index(drop=True)
+            start += len(frame)
+            table = pa.Table.from_pandas(part.drop(columns=[PARSE_ERRORS]), preserve_index=False)
+            typed[number] = PendingBatch(table, part, parts[number][1], parts[number][2])
+    return [typed[number] for number in range(len(parts))]
 
 
 @dataclass(frozen=True)

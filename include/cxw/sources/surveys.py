@@ -16,6 +16,7 @@ fields are missing values: a comment reading "NA" or "null" stays text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -26,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from cxw.lake import Window
-from cxw.sources import Batch, Entity, PendingBatch, Previous, Unreadable, typed_batch
+from cxw.sources import Batch, Entity, PendingBatch, Previous, Unreadable, typed_batches
 from cxw.sources.location import Location
 
 SOURCE = "surveys"
@@ -100,6 +101,11 @@ def pending_exports(location: Location, previous: Previous) -> Iterator[SurveyEx
             yield export
 
 
+#: Consecutive export files read and typed together (``typed_batches``) up to about this
+#: many bytes; each file is still its own batch.
+TYPED_TOGETHER_BYTES = 32 * 2**20
+
+
 def batches(
     location: Location, previous: Previous, warn: Callable[[str], None]
 ) -> Iterator[Batch]:
@@ -110,14 +116,52 @@ def batches(
             f"{location.describe(name)} looks like a survey export but is not named "
             "responses_YYYYMMDD.csv: not read (rename it to load it)"
         )
-    for export in pending_exports(location, previous):
+    for exports in _together(pending_exports(location, previous)):
+        typed = _TypedTogether(exports)
+        for export in exports:
+            yield Batch(RESPONSES, export.name, functools.partial(typed.batch, export),
+                        export.path, export.checksum, lambda export=export: export.content)
 
-        def read(export: SurveyExport = export) -> PendingBatch:
-            rows = read_responses(export)
-            return typed_batch(rows, COLUMNS, export.window, f"survey export file {export.path}")
 
-        yield Batch(RESPONSES, export.name, read, export.path, export.checksum,
-                    lambda export=export: export.content)
+def _together(exports: Iterator[SurveyExport]) -> Iterator[list[SurveyExport]]:
+    """Consecutive exports in groups of about ``TYPED_TOGETHER_BYTES`` (a bigger one alone)."""
+    group: list[SurveyExport] = []
+    size = 0
+    for export in exports:
+        if group and size + len(export.content) > TYPED_TOGETHER_BYTES:
+            yield group
+            group, size = [], 0
+        group.append(export)
+        size += len(export.content)
+    if group:
+        yield group
+
+
+class _TypedTogether:
+    """The batches of a group of exports, parsed file by file (an unreadable file fails
+    alone) and typed in one pass when the first of them is read."""
+
+    def __init__(self, exports: list[SurveyExport]) -> None:
+        self.exports = exports
+        self.read: dict[str, PendingBatch | UnreadableExport] | None = None
+
+    def batch(self, export: SurveyExport) -> PendingBatch:
+        if self.read is None:
+            self.read = {}
+            readable: list[tuple[SurveyExport, pd.DataFrame]] = []
+            for each in self.exports:
+                try:
+                    readable.append((each, read_responses(each)))
+                except UnreadableExport as error:
+                    self.read[each.name] = error
+            parts = [(rows, each.window, f"survey export file {each.path}")
+                     for each, rows in readable]
+            typed = typed_batches(parts, COLUMNS)
+            self.read.update(zip([each.name for each, _ in readable], typed, strict=True))
+        result = self.read.pop(export.name)  # each batch is read once: let it go after
+        if isinstance(result, UnreadableExport):
+            raise result
+        return result
 
 
 def read_responses(export: SurveyExport) -> pd.DataFrame:
