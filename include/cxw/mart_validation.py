@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from cxw import duckdb_connection, validation
 from cxw.settings import EXPECTATIONS_DIR, Settings
 from cxw.validation import ValidationReport, checked_columns, validate_frame
@@ -36,8 +38,11 @@ log = logging.getLogger(__name__)
 MART_SUITES_DIR = EXPECTATIONS_DIR / "marts"
 DUCKDB_VECTOR_ROWS = 2048  # what DuckDB's fetch_df_chunk counts in
 VALIDATED = "validated.json"  # table -> fingerprint of its last passing validation
-# The code that turns a suite into a verdict: a change to it validates every mart again.
-CHECKING_CODE = hashlib.sha256(Path(validation.__file__).read_bytes()).hexdigest()
+# The code that turns a suite into a verdict (the validation module and this one, which
+# decides what rows a suite sees): a change to it validates every mart again.
+CHECKING_CODE = hashlib.sha256(
+    Path(validation.__file__).read_bytes() + Path(__file__).read_bytes()
+).hexdigest()
 
 
 def gx_version() -> str:
@@ -250,7 +255,11 @@ def validate_marts(
             ).fetchall()
         }
         if published_path is not None and published_path.exists():
-            connection.execute("attach ? as published (read_only)", [str(published_path)])
+            try:
+                connection.execute("attach ? as published (read_only)", [str(published_path)])
+            except duckdb.Error as error:  # held read-write by someone, or unreadable
+                log.warning("published warehouse not readable, every changed mart is "
+                            "validated whole: %s", str(error).splitlines()[0])
         for table, suite in mart_suites().items():
             if table not in built:
                 log.warning("mart %s was not built; its suite is skipped", table)

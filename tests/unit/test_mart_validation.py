@@ -282,3 +282,27 @@ def test_a_suite_about_the_whole_table_gets_every_row_at_once(
     assert validate_marts(warehouse, tmp_path / "results", chunk_rows=CHUNK)[
         "service.agents"].success
     assert seen == [AGENTS]
+
+
+def test_a_published_file_someone_holds_read_write_does_not_stop_validation(
+    cxw_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An analyst's DuckDB CLI opens files read-write by default: the published copy can't
+    # be attached then, so the changed mart is checked whole instead of failing the run.
+    import subprocess
+    import sys
+
+    settings, seen = published_day_one(monkeypatch)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; "
+         f"c = duckdb.connect({str(settings.published_path)!r}); print('held', flush=True); "
+         "sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        next_build(settings, "update service.agents set tickets_solved = 9 where agent_id = 1")
+        assert pipeline.validate_marts() == {"service.agents": True}
+        assert seen == [2_048, 2_048, 904]
+    finally:
+        holder.communicate("")
