@@ -529,9 +529,10 @@ def build_data_docs(results_dir: Path, site_dir: Path) -> Path:
             context.suites.delete(key.name)
         context.suites.add(load_suite(path))
         suites.append(key)
-    for key in store.list_keys():  # a suite file removed: its page leaves the index too
-        if key.name not in names:
-            context.suites.delete(key.name)
+    removed = [key for key in store.list_keys() if key.name not in names]
+    for key in removed:  # a suite file removed: its page leaves the site and the index
+        context.suites.delete(key.name)
+        _page(site_dir / "expectations", key.to_tuple()).unlink(missing_ok=True)
     fresh = [
         key
         for key in context.validation_results_store.list_keys()
@@ -539,7 +540,7 @@ def build_data_docs(results_dir: Path, site_dir: Path) -> Path:
     ]
     # Only new or changed suites and new results are rendered (GX renders everything
     # when given no identifiers); the index lists every suite and result with a page.
-    if suites or fresh or not (site_dir / "index.html").exists():
+    if suites or fresh or removed or not (site_dir / "index.html").exists():
         context.build_data_docs(site_names=["cxw"], resource_identifiers=[*suites, *fresh])
         _make_offline(site_dir)
     else:
