@@ -20,9 +20,10 @@ KINDS = ("int", "str", "bool", "timestamp", "date", "money", "float")
 def _parse(series: pd.Series, kind: str) -> pd.Series:
     if kind == "int":
         numbers = pd.to_numeric(series, errors="coerce")
-        # A fractional value ("7.5") is not an int: leave it unparsed so _parse_errors
-        # names it, instead of astype failing the whole batch.
-        return numbers.where(numbers.mod(1) == 0).astype("Int64")
+        # A fractional value ("7.5") or one past int64 ("1e30") is not an int: leave it
+        # unparsed so _parse_errors names it, instead of astype failing the whole batch.
+        whole = (numbers.mod(1) == 0) & (numbers.abs() < 2**63)
+        return numbers.where(whole).astype("Int64")
     if kind in ("money", "float"):
         return pd.to_numeric(series, errors="coerce").astype("float64")
     if kind == "timestamp":
