@@ -62,7 +62,9 @@ def score_comments(settings: Settings) -> int:
     target = sentiment_path(settings)
     scored: dict[str, tuple[float, str]] = {}
     if target.exists():
-        table = pq.read_table(target)
+        # One file: ParquetFile, not read_table, which imports pyarrow.dataset (~0.8-2.6 CPU
+        # s, paid by every build process) for a few kilobytes.
+        table = pq.ParquetFile(target).read()
         scored = {
             key: (value, scorer)
             for key, value, scorer in zip(
