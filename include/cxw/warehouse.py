@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import threading
@@ -25,6 +26,7 @@ import duckdb
 import yaml
 
 from cxw import comment_sentiment, duckdb_connection
+from cxw.errors import PermanentError
 from cxw.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,12 @@ MART_SCHEMAS = ("service", "experience")
 
 class DbtFailed(RuntimeError):
     """dbt exited non-zero; the message carries the tail of its output."""
+
+
+class OutOfDuckDBMemory(DbtFailed, PermanentError):
+    """A model or test needed more than DuckDB's memory limit in an operation DuckDB
+    cannot spill to disk: the same build fails the same way until the limit is raised
+    (``CXW_DUCKDB_MEMORY_LIMIT``) or fewer threads share it (``CXW_DUCKDB_THREADS``)."""
 
 
 @contextmanager
@@ -59,6 +67,8 @@ AS_OF_ENV = "CXW_AS_OF_DATE"
 # process-wide.
 _DBT_INVOCATION = threading.Lock()
 _DBT_LEVELS = {"info", "warn", "error"}
+# dbt's failure summary: "Runtime Error in model X (path)" then DuckDB's message.
+_OUT_OF_MEMORY_NODE = re.compile(r"Runtime Error in \w+ (\S+) \([^)]*\)\s+Out of Memory Error")
 
 # dbt's log file ($CXW_HOME/dbt/logs/dbt.log) at info: each node's start and result,
 # warnings and errors, not the debug lines (every statement, each adapter call; ~45
@@ -153,6 +163,14 @@ def run_dbt(
         tail = "\n".join(output.splitlines()[-40:])
         if result.exception is not None:
             tail += f"\n{type(result.exception).__name__}: {result.exception}"
+        if "Out of Memory Error" in output:
+            nodes = sorted(set(_OUT_OF_MEMORY_NODE.findall(output)))
+            raise OutOfDuckDBMemory(
+                f"dbt {args[0]} failed: DuckDB ran out of its memory limit "
+                f"(CXW_DUCKDB_MEMORY_LIMIT={settings.duckdb_memory_limit}, "
+                f"CXW_DUCKDB_THREADS={settings.duckdb_threads}) in {', '.join(nodes) or 'a node'}"
+                "; raise the limit or lower the threads\n" + tail
+            )
         raise DbtFailed(f"dbt {args[0]} failed:\n{tail}")
     return output
 

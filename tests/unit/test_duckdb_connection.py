@@ -133,3 +133,39 @@ def test_dbt_goes_on_building_after_a_model_spilled(
     # directory after the current one has been used"; DuckDB removes its spill files
     # when the database closes, so they cannot be looked at afterwards.)
     assert len(statuses) == 7
+
+
+def test_a_build_past_the_memory_limit_fails_at_once_naming_the_limit_and_the_model(
+    cxw_home: Path, tmp_path: Path, monkeypatch
+) -> None:
+    # Not everything spills: one list aggregate of 20M numbers (~160 MB in one state)
+    # can't, under a 32 MB limit. The same build would fail the same way on every
+    # retry, so the error is permanent and says what to change (the 500,000-customer
+    # year's first build failed so in stg_web__events and ticket_backlog with 1GB).
+    import shutil
+
+    from cxw.errors import PermanentError
+
+    project = tmp_path / "oom_project"
+    (project / "models").mkdir(parents=True)
+    shutil.copy(warehouse.DBT_PROJECT_DIR / "profiles.yml", project / "profiles.yml")
+    (project / "dbt_project.yml").write_text(
+        "name: oom\nversion: '1.0.0'\nconfig-version: 2\nprofile: cxw\n"
+        "models:\n  oom:\n    +materialized: table\n"
+    )
+    (project / "models" / "fits.sql").write_text("select 1 as n")
+    (project / "models" / "too_big.sql").write_text(
+        "select list(i) as all_numbers from range(20000000) as t (i)"
+    )
+    monkeypatch.setattr(warehouse, "DBT_PROJECT_DIR", project)
+    monkeypatch.setenv("CXW_DUCKDB_MEMORY_LIMIT", "32MB")
+    monkeypatch.setenv("CXW_DUCKDB_THREADS", "1")
+    (cxw_home / "warehouse").mkdir(parents=True, exist_ok=True)
+    with pytest.raises(warehouse.OutOfDuckDBMemory) as caught:
+        warehouse.run_dbt(Settings.from_env(), "build")
+    first_line = str(caught.value).splitlines()[0]
+    assert first_line == (
+        "dbt build failed: DuckDB ran out of its memory limit (CXW_DUCKDB_MEMORY_LIMIT=32MB, "
+        "CXW_DUCKDB_THREADS=1) in too_big; raise the limit or lower the threads"
+    )
+    assert isinstance(caught.value, PermanentError)
