@@ -440,7 +440,7 @@ def _is_date(text: str) -> bool:
 
 
 #: Decompressed bytes read at a time when cutting a file into chunks.
-READ_BLOCK = 8 << 20
+READ_BLOCK = 1 << 20
 #: A blank line (one ``bytes.strip`` leaves empty), found after the newline before it.
 _BLANK_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*(?=\n)")
 
