@@ -147,6 +147,14 @@ def test_primary_keys_are_declared(published: Path) -> None:
 def test_a_duckdb_1x_client_reads_every_published_table(
     published: Path, old_duckdb_python: Path
 ) -> None:
+    answer = _read_by_old_client(old_duckdb_python, published)
+    assert answer["version"] == OLD_DUCKDB
+    assert answer["rows"] == _counts(published)
+    assert set(warehouse.mart_row_counts(published)) < set(answer["rows"])
+
+
+def _read_by_old_client(python: Path, path: Path) -> dict:
+    """What the DuckDB 1.x client reads of ``path``: its version and every table's count."""
     script = (
         "import duckdb, json, sys\n"
         "c = duckdb.connect(sys.argv[1], read_only=True)\n"
@@ -157,14 +165,11 @@ def test_a_duckdb_1x_client_reads_every_published_table(
         "for s, t in tables}}))\n"
     )
     done = subprocess.run(
-        [str(old_duckdb_python), "-c", script, str(published)],
+        [str(python), "-c", script, str(path)],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
-    assert answer["version"] == OLD_DUCKDB
-    assert answer["rows"] == _counts(published)
-    assert set(warehouse.mart_row_counts(published)) < set(answer["rows"])
+    return json.loads(done.stdout)
 
 
 def _counts(path: Path) -> dict[str, int]:
@@ -189,11 +194,105 @@ def test_a_failed_copy_leaves_the_published_file_untouched(
     def crash(*_args) -> None:
         raise duckdb.IOException("disk full (simulated)")
 
+    # Both ways fail: updating a copy of the published file, then writing it afresh.
+    monkeypatch.setattr(warehouse, "_update_published_copy", crash)
     monkeypatch.setattr(warehouse, "_copy_published_schemas", crash)
     with pytest.raises(warehouse.PublishFailed, match="disk full"):
         warehouse.publish(settings)
     assert published.read_bytes() == before
     assert not list(published.parent.glob(".*.tmp*")), "no half-written copy left behind"
+
+
+def _content(path: Path) -> dict[str, object]:
+    """Every published table's DDL, comments and rows (sorted), to compare two files."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = connection.execute(
+            "select schema_name, table_name, sql, comment from duckdb_tables() order by all"
+        ).fetchall()
+        return {
+            f"{schema}.{table}": (
+                ddl,
+                comment,
+                connection.execute(
+                    "select column_name, comment from duckdb_columns() "
+                    "where schema_name = ? and table_name = ? order by column_index",
+                    [schema, table],
+                ).fetchall(),
+                connection.execute(
+                    f'select * from "{schema}"."{table}" order by all'  # noqa: S608
+                ).fetchall(),
+            )
+            for schema, table, ddl, comment in tables
+        }
+
+
+def test_a_day_s_publish_writes_only_what_changed(
+    built: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, old_duckdb_python: Path
+) -> None:
+    # A copy of the built warehouse in a home of its own, published once (afresh).
+    settings = Settings(tmp_path, None, None, "")
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(built, settings.warehouse_path)
+    warehouse.publish(settings)
+    with duckdb.connect(str(settings.published_path), read_only=True) as connection:
+        (version,) = connection.execute(
+            "select tags['storage_version'] from duckdb_databases() "
+            "where database_name = current_database()"
+        ).fetchone()
+    # The next build changes one ticket, adds one, removes an agent, re-documents a
+    # column, redefines the daily KPIs (a column more) and drops the backlog.
+    with duckdb.connect(str(settings.warehouse_path)) as connection:
+        (first, last) = connection.execute(
+            "select min(ticket_id), max(ticket_id) from service.tickets"
+        ).fetchone()
+        connection.execute(
+            "update service.tickets set group_name = 'changed' where ticket_id = ?", [first]
+        )
+        connection.execute(
+            "insert into service.tickets select * replace (? as ticket_id) "
+            "from service.tickets where ticket_id = ?", [last + 1000, last]
+        )
+        connection.execute(
+            "delete from service.agents where agent_id = (select max(agent_id) "
+            "from service.agents)"
+        )
+        connection.execute("comment on column service.tickets.group_name is 'Re-documented.'")
+        connection.execute("alter table service.daily_kpis add column extra integer")
+        connection.execute("drop table service.ticket_backlog")
+    caplog.set_level("INFO", logger=warehouse.__name__)
+    warehouse.publish(settings)
+
+    assert _content(settings.published_path) == {
+        name: content for name, content in _content_of_built(settings).items()
+    }
+    changes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("published:")]
+    # The ticket changed and the new one: 2 keys; the agent gone: 1 key.
+    assert changes == [
+        "published: service.agents (1 rows), service.daily_kpis (written whole), "
+        "service.tickets (2 rows)"
+    ]
+    with duckdb.connect(str(settings.published_path), read_only=True) as connection:
+        assert connection.execute(
+            "select tags['storage_version'] from duckdb_databases() "
+            "where database_name = current_database()"
+        ).fetchone() == (version,)
+    assert _read_by_old_client(old_duckdb_python, settings.published_path)["rows"] == _counts(
+        settings.published_path
+    )
+
+    # Nothing changed since: nothing is written.
+    caplog.clear()
+    warehouse.publish(settings)
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith(
+        "published:")] == ["published: nothing changed"]
+
+
+def _content_of_built(settings: Settings) -> dict[str, object]:
+    """The built warehouse's published schemas' tables, as ``_content`` reads a file."""
+    copy = settings.home / "expected.duckdb"
+    copy.unlink(missing_ok=True)
+    warehouse._copy_published_schemas(settings.warehouse_path, copy, "v1.0.0")  # noqa: SLF001
+    return _content(copy)
 
 
 def test_source_freshness_reports_stale_sources_with_configurable_thresholds(
