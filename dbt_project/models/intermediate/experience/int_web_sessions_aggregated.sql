@@ -2,19 +2,18 @@
     event on the last `lookback_days` event dates already built or landed since the
     last run, each from all of its events (a session can cross midnight, so the day
     before the earliest changed event is read too), and replaces them by session_key.
-    A re-read day can also hold fewer sessions than before (Google rewrote it): the
-    post-hook deletes the sessions that no longer have any event, as a full rebuild
-    would not have them. -#}
+    The bounds are literal values (`web_sessions_rebuild_bounds`), so only the events
+    from the first changed day on are read. A re-read day can also hold fewer sessions
+    than before (Google rewrote it): the pre-hook deletes the sessions of those days
+    that no longer have any event, as a full rebuild would not have them (a session
+    whose first event is before `read_from` keeps its events of the days not re-read). -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='session_key',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "delete from {{ this }} where session_key not in ("
-            ~ "select session_key from {{ ref('stg_web__events') }} where session_key is not null)"
-        ],
+        pre_hook="{{ delete_vanished_web_sessions(this, ref('stg_web__events')) }}",
     )
 }}
 
@@ -30,23 +29,14 @@ events as (
 ),
 
 {% if is_incremental() %}
-
-changed_events as (
-
-    select
-        session_key,
-        event_date
-    from events
-    where event_date >= (
-            select {{ dbt.dateadd('day', -lookback_days, 'max(last_event_date)') }} from {{ this }}
-        )
-        or loaded_at > (select max(loaded_at) from {{ this }})
-
-),
+{%- set bounds = web_sessions_rebuild_bounds(this, ref('stg_web__events'), lookback_days) %}
 
 changed_sessions as (
 
-    select distinct session_key from changed_events
+    select distinct session_key
+    from events
+    where event_date >= cast('{{ bounds.event_date }}' as date)
+        or loaded_at > cast('{{ bounds.loaded_at }}' as {{ dbt.type_timestamp() }})
 
 ),
 
@@ -56,9 +46,9 @@ session_events as (
     from events
     inner join changed_sessions
         on events.session_key = changed_sessions.session_key
-    where events.event_date >= (
-        select {{ dbt.dateadd('day', -1, 'min(event_date)') }} from changed_events
-    )
+    {% if bounds.read_from %}
+    where events.event_date >= cast('{{ bounds.read_from }}' as date)
+    {% endif %}
 
 ),
 
