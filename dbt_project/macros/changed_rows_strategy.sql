@@ -7,11 +7,12 @@
     finding the changed rows by one set difference takes 0.8 s (a correlated
     `not exists` over every column took 3.6 s), and a day changes ~1% of the rows.
     The key is the model's `unique_key`, else its primary key constraint (every mart
-    declares one). -#}
+    declares one); its columns must not be null (they are matched with `=`). -#}
 {% macro get_incremental_changed_rows_sql(arg_dict) %}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
-    {%- set changed = adapter.quote(source.identifier ~ '__changed') -%}
+    {#- PostgreSQL cuts names at 63 characters, as long as the temp relation's can be. -#}
+    {%- set changed = adapter.quote(source.identifier[:54] ~ '__changed') -%}
     {%- set keys = changed_rows_key(arg_dict['unique_key']) -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
     {%- set key_matches = [] -%}

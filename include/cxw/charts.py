@@ -8,12 +8,14 @@ plot, the same colour for the same thing everywhere (``COLOURS``).
 from __future__ import annotations
 
 import math
+import threading
 
 import altair as alt
 import pandas as pd
 import vl_convert
 
 WIDTH, HEIGHT = 520, 220
+_SPEC_LOCK = threading.Lock()
 
 # One colour per concept, whichever chart shows it: service in blues, experience in
 # greens/oranges, bad news in red.
@@ -46,7 +48,10 @@ def render(chart: alt.Chart | alt.LayerChart, title: str) -> str:
     """The chart as a standalone ``<svg>`` element. The SVG holds the drawn marks, not the
     rows, so Altair's row limit for specs that embed their data (5,000) does not apply: a
     year of daily rows per channel or age bucket would pass it."""
-    with alt.data_transformers.disable_max_rows():
+    # Altair's data transformer is process-wide state that the ``with`` sets and
+    # restores: panels drawn in threads (cxw.reports) take turns here; the slow part,
+    # vl-convert's rendering, runs side by side.
+    with _SPEC_LOCK, alt.data_transformers.disable_max_rows():
         spec = _base(chart, title).to_dict()
     return vl_convert.vegalite_to_svg(spec)
 

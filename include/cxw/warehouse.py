@@ -331,6 +331,8 @@ def build_selection(settings: Settings, as_of: date, state: Mapping[str, Any]) -
 # time, so they check only the rows landed since (`loaded_at >=` it); a full refresh, a
 # first build or a changed project (which selects everything) tests every row.
 NEW_ROWS_ENV = "CXW_NEW_ROWS_LOADED_SINCE"
+# Read by dbt_project.yml's `full_refresh` of the marts.
+REBUILD_MARTS_ENV = "CXW_REBUILD_MARTS"
 
 
 def first_new_landing(
@@ -386,6 +388,10 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
         if selection:
             log.info("building what changed since the last build: %s", selection)
         env = as_of_environment(as_of)
+        # The marts are written by difference (macros/changed_rows_strategy.sql), which
+        # cannot drop a column, change a type or a key: when everything is built (a
+        # changed project, a first build, a full refresh) they are rebuilt whole.
+        env[REBUILD_MARTS_ENV] = "true" if selection is None else "false"
         if selection:
             # Nothing new landed (only the data date moved): no row is new, so none of
             # the sized tests' rows; now is later than every landing.
@@ -500,9 +506,8 @@ def publish(settings: Settings) -> Path:
         if target.exists():
             try:
                 shutil.copyfile(target, staging)
-                _update_published_copy(settings.warehouse_path, staging)
-                updated = True
-            except duckdb.Error as error:
+                updated = _update_published_copy(settings.warehouse_path, staging)
+            except (duckdb.Error, OSError) as error:
                 log.warning("could not update a copy of %s (%s): writing it afresh",
                             target.name, str(error).splitlines()[0])
                 _remove_database_files(staging)
@@ -549,22 +554,28 @@ def _copy_published_schemas(source: Path, out: Path, storage_version: str) -> No
             _describe(connection, built, schema, table)
 
 
-def _update_published_copy(source: Path, out: Path) -> None:
+def _update_published_copy(source: Path, out: Path) -> bool:
     """Make ``out`` (a copy of the last published file, in its storage version) hold
     what ``_copy_published_schemas`` would write, writing only what changed: tables
     added, redefined or dropped, and, in a table defined as before, only the rows that
     differ (by primary key and row hash, see ``_sync_rows``). Comments are set again
-    only where they changed."""
+    only where they changed. False, with ``out`` untouched, when the copy is not in the
+    oldest storage version (a table that needed a newer one may be gone: write afresh)."""
     with _attached(source, out) as (connection, built):
+        (version,) = connection.execute(
+            "select tags['storage_version'] from duckdb_databases() "
+            "where database_name = 'published'"
+        ).fetchone()
+        if not (version or "").startswith(STORAGE_VERSIONS[0]):
+            return False
         wanted = _published_tables(connection, built)
-        present = _published_tables(connection, "published")
+        present = _published_tables(connection, "published", every_schema=True)
         for schema, table in sorted(present.keys() - wanted.keys()):
             connection.execute(f"drop table {_name(schema)}.{_name(table)}")
         schemas = {schema for schema, _ in wanted}
         for (schema,) in connection.execute(
             "select schema_name from duckdb_schemas() where database_name = 'published' "
-            "and list_contains(?, schema_name)",
-            [list(PUBLISHED_SCHEMAS)],
+            "and not internal and schema_name <> 'main'"
         ).fetchall():
             if schema not in schemas:
                 connection.execute(f"drop schema {_name(schema)}")
@@ -581,6 +592,7 @@ def _update_published_copy(source: Path, out: Path) -> None:
                 changes.append(f"{schema}.{table} ({rows} rows)")
             _describe(connection, built, schema, table)
         log.info("published: %s", ", ".join(changes) or "nothing changed")
+    return True
 
 
 @contextmanager
@@ -604,14 +616,16 @@ def _attached(source: Path, out: Path, options: str = "") -> Iterator[tuple[Any,
             connection.execute("detach published")
 
 
-def _published_tables(connection: Any, database: str) -> dict[tuple[str, str], tuple[str, Any]]:
+def _published_tables(
+    connection: Any, database: str, every_schema: bool = False
+) -> dict[tuple[str, str], tuple[str, Any]]:
     """``(schema, table)`` -> ``(DDL, comment)`` of the base tables of ``database``'s
-    published schemas, in name order."""
+    published schemas (``every_schema``: of all its schemas), in name order."""
     rows = connection.execute(
         "select schema_name, table_name, sql, comment from duckdb_tables() "
-        "where database_name = ? and list_contains(?, schema_name) and not temporary "
-        "order by schema_name, table_name",
-        [database, list(PUBLISHED_SCHEMAS)],
+        "where database_name = ? and (? or list_contains(?, schema_name)) "
+        "and not temporary order by schema_name, table_name",
+        [database, every_schema, list(PUBLISHED_SCHEMAS)],
     ).fetchall()
     return {(schema, table): (ddl, comment) for schema, table, ddl, comment in rows}
 
@@ -664,7 +678,7 @@ def _sync_rows(connection: Any, built: str, schema: str, table: str) -> int:
         [built, schema, table],
     ).fetchall()
     if not keys:
-        content = "select count(*), sum(hash(t)::hugeint) from {} as t"
+        content = "select count(*), sum(hash(_row_)::hugeint) from {} as _row_"
         if connection.execute(content.format(source)).fetchone() == connection.execute(
             content.format(copy)
         ).fetchone():
@@ -674,7 +688,8 @@ def _sync_rows(connection: Any, built: str, schema: str, table: str) -> int:
         return connection.execute(f"select count(*) from {copy}").fetchone()[0]  # noqa: S608
     columns = ", ".join(_name(column) for column in keys[0][0])
     matches = " and ".join(f"t.{_name(c)} = c.{_name(c)}" for c in keys[0][0])
-    hashed = "select {columns}, hash(t) as row_hash from {table} as t"
+    # ``_row_``: a column named like the alias would be hashed instead of the row.
+    hashed = "select {columns}, hash(_row_) as row_hash from {table} as _row_"
     # One full join by key (a key on one side only, or a different row hash): 2x faster
     # than two set differences on 900k sessions.
     connection.execute(

@@ -102,6 +102,23 @@ def test_a_day_builds_only_what_changed(day_by_day: tuple[Settings, list[str]]) 
     assert outputs[-1] == ""
 
 
+def test_a_days_build_writes_the_marts_by_difference(
+    day_by_day: tuple[Settings, list[str]],
+) -> None:
+    # The last day's build ran every mart incrementally with the changed_rows strategy
+    # (macros/changed_rows_strategy.sql), not as a full rebuild (CXW_REBUILD_MARTS is
+    # "false" for a day's build of what changed).
+    settings, _ = day_by_day
+    results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
+    ran = {result["unique_id"] for result in results["results"]}
+    assert {"model.cxw.sessions", "model.cxw.customers"} <= ran
+    run_sql = settings.home / "dbt" / "target" / "run" / "cxw" / "models" / "marts"
+    for name in ("sessions", "customers"):
+        (path,) = run_sql.glob(f"*/{name}.sql")
+        sql = path.read_text()
+        assert "__changed" in sql and "except" in sql, f"{name} was not written by difference"
+
+
 def sized_test_where(settings: Settings, test_prefix: str) -> str:
     """The `where` a data test of the last build ran with, from its compiled SQL."""
     results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())

@@ -286,6 +286,21 @@ def test_a_day_s_publish_writes_only_what_changed(
     assert [r.getMessage() for r in caplog.records if r.getMessage().startswith(
         "published:")] == ["published: nothing changed"]
 
+    # A published file in a newer storage version than the oldest (a table once needed
+    # it) is written afresh, in the oldest one its tables allow again.
+    settings.published_path.unlink()
+    warehouse._copy_published_schemas(  # noqa: SLF001
+        settings.warehouse_path, settings.published_path, "v1.2.0"
+    )
+    caplog.clear()
+    warehouse.publish(settings)
+    assert not [r for r in caplog.records if r.getMessage().startswith("published:")]
+    with duckdb.connect(str(settings.published_path), read_only=True) as connection:
+        assert connection.execute(
+            "select tags['storage_version'] from duckdb_databases() "
+            "where database_name = current_database()"
+        ).fetchone() == (version,)
+
 
 def _content_of_built(settings: Settings) -> dict[str, object]:
     """The built warehouse's published schemas' tables, as ``_content`` reads a file."""

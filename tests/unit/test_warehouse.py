@@ -91,6 +91,40 @@ def test_a_build_selects_everything_when_the_target_or_the_warehouse_changed(
     assert warehouse.build_selection(settings, as_of, state) is None
 
 
+def test_the_marts_are_rebuilt_whole_when_everything_is_built(
+    cxw_home: Path, monkeypatch
+) -> None:
+    """The marts are written by difference, which cannot drop a column or change a type
+    or a key: a build of everything (first build, changed project) rebuilds them whole;
+    a day's build of what changed writes their difference."""
+    settings = Settings.from_env()
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.warehouse_path.write_bytes(b"")
+    builds: list[dict[str, str]] = []
+
+    def fake_dbt(settings: Settings, *args: str, env=None, **kwargs) -> str:
+        builds.append(dict(env or {}))
+        target = settings.home / "dbt" / "target"
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "manifest.json").write_text('{"macros": {}, "nodes": {}}')
+        return ""
+
+    monkeypatch.setattr(warehouse, "run_dbt", fake_dbt)
+    monkeypatch.setattr(warehouse.comment_sentiment, "score_comments", lambda settings: None)
+    monkeypatch.setattr(warehouse, "first_new_landing", lambda *args: None)
+    day = date(2026, 3, 1)
+    warehouse.build(settings, day)  # the first build: everything
+    folder = settings.lake_dir / "orders" / "orders"
+    folder.mkdir(parents=True)
+    (folder / "20260301T000000_20260302T000000.parquet").write_bytes(b"new batch")
+    warehouse.build(settings, day)  # what the new batch changes
+    monkeypatch.setattr(warehouse, "project_digest", lambda: "a changed project")
+    warehouse.build(settings, day)  # everything again
+    assert [env[warehouse.REBUILD_MARTS_ENV] for env in builds] == ["true", "false", "true"]
+    project = (DBT_PROJECT_DIR / "dbt_project.yml").read_text()
+    assert "env_var('CXW_REBUILD_MARTS', 'false') == 'true'" in project
+
+
 def test_first_new_landing_reads_only_the_batches_new_since_the_last_build(
     cxw_home: Path,
 ) -> None:
