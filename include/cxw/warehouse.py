@@ -331,8 +331,6 @@ def build_selection(settings: Settings, as_of: date, state: Mapping[str, Any]) -
 # time, so they check only the rows landed since (`loaded_at >=` it); a full refresh, a
 # first build or a changed project (which selects everything) tests every row.
 NEW_ROWS_ENV = "CXW_NEW_ROWS_LOADED_SINCE"
-# Read by dbt_project.yml's `full_refresh` of the marts.
-REBUILD_MARTS_ENV = "CXW_REBUILD_MARTS"
 
 
 def first_new_landing(
@@ -387,11 +385,9 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
             return ""
         if selection:
             log.info("building what changed since the last build: %s", selection)
+        if selection is None and not full_refresh:
+            _drop_marts(settings)
         env = as_of_environment(as_of)
-        # The marts are written by difference (macros/changed_rows_strategy.sql), which
-        # cannot drop a column, change a type or a key: when everything is built (a
-        # changed project, a first build, a full refresh) they are rebuilt whole.
-        env[REBUILD_MARTS_ENV] = "true" if selection is None else "false"
         if selection:
             # Nothing new landed (only the data date moved): no row is new, so none of
             # the sized tests' rows; now is later than every landing.
@@ -406,6 +402,28 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
         state_path.write_text(json.dumps(record))
         _full_refresh_marker(settings).unlink(missing_ok=True)
         return output
+
+
+def _drop_marts(settings: Settings) -> None:
+    """Drop the DuckDB warehouse's mart tables before a build of everything (a changed
+    project, a lost build record), so dbt creates them afresh. A day's build writes a
+    mart by difference (macros/changed_rows_strategy.sql), which cannot drop a column or
+    change a type or a key. Done here, not with dbt's ``full_refresh`` config, whose
+    value would make dbt parse the whole project again on the next day. On PostgreSQL
+    (``CXW_DBT_TARGET``) a mart whose columns changed fails its build
+    (``on_schema_change: fail``) until ``cxw run --full-refresh``."""
+    if _dbt_target() != "duckdb" or not settings.warehouse_path.exists():
+        return
+    with duckdb_connection.connect(settings.warehouse_path, settings=settings) as connection:
+        tables = connection.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where database_name = current_database() and list_contains(?, schema_name)",
+            [list(MART_SCHEMAS)],
+        ).fetchall()
+        for schema, table in tables:
+            connection.execute(f"drop table {_name(schema)}.{_name(table)}")
+    if tables:
+        log.info("everything is built: the %d marts are created afresh", len(tables))
 
 
 def source_freshness(settings: Settings) -> list[dict[str, str | None]]:

@@ -91,19 +91,25 @@ def test_a_build_selects_everything_when_the_target_or_the_warehouse_changed(
     assert warehouse.build_selection(settings, as_of, state) is None
 
 
-def test_the_marts_are_rebuilt_whole_when_everything_is_built(
+def test_the_marts_are_created_afresh_when_everything_is_built(
     cxw_home: Path, monkeypatch
 ) -> None:
     """The marts are written by difference, which cannot drop a column or change a type
-    or a key: a build of everything (first build, changed project) rebuilds them whole;
-    a day's build of what changed writes their difference."""
+    or a key: a build of everything (first build, changed project) drops them so dbt
+    creates them afresh; a day's build of what changed keeps them."""
+    import duckdb
+
     settings = Settings.from_env()
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    settings.warehouse_path.write_bytes(b"")
-    builds: list[dict[str, str]] = []
+    kept: list[bool] = []
 
-    def fake_dbt(settings: Settings, *args: str, env=None, **kwargs) -> str:
-        builds.append(dict(env or {}))
+    def fake_dbt(settings: Settings, *args: str, **kwargs) -> str:
+        with duckdb.connect(str(settings.warehouse_path)) as connection:
+            kept.append(bool(connection.execute(
+                "select count(*) from duckdb_tables() where schema_name = 'service'"
+            ).fetchone()[0]))
+            connection.execute("create schema if not exists service; "
+                               "create or replace table service.tickets (id integer)")
         target = settings.home / "dbt" / "target"
         target.mkdir(parents=True, exist_ok=True)
         (target / "manifest.json").write_text('{"macros": {}, "nodes": {}}')
@@ -112,17 +118,18 @@ def test_the_marts_are_rebuilt_whole_when_everything_is_built(
     monkeypatch.setattr(warehouse, "run_dbt", fake_dbt)
     monkeypatch.setattr(warehouse.comment_sentiment, "score_comments", lambda settings: None)
     monkeypatch.setattr(warehouse, "first_new_landing", lambda *args: None)
+    monkeypatch.delenv("CXW_DBT_TARGET", raising=False)
     day = date(2026, 3, 1)
-    warehouse.build(settings, day)  # the first build: everything
+    with duckdb.connect(str(settings.warehouse_path)) as connection:
+        connection.execute("create schema service; create table service.tickets (id integer)")
+    warehouse.build(settings, day)  # no build record: everything
     folder = settings.lake_dir / "orders" / "orders"
     folder.mkdir(parents=True)
     (folder / "20260301T000000_20260302T000000.parquet").write_bytes(b"new batch")
     warehouse.build(settings, day)  # what the new batch changes
     monkeypatch.setattr(warehouse, "project_digest", lambda: "a changed project")
     warehouse.build(settings, day)  # everything again
-    assert [env[warehouse.REBUILD_MARTS_ENV] for env in builds] == ["true", "false", "true"]
-    project = (DBT_PROJECT_DIR / "dbt_project.yml").read_text()
-    assert "env_var('CXW_REBUILD_MARTS', 'false') == 'true'" in project
+    assert kept == [False, True, False]
 
 
 def test_first_new_landing_reads_only_the_batches_new_since_the_last_build(
