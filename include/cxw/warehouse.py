@@ -410,8 +410,9 @@ def _drop_marts(settings: Settings) -> None:
     mart by difference (macros/changed_rows_strategy.sql), which cannot drop a column or
     change a type or a key. Done here, not with dbt's ``full_refresh`` config, whose
     value would make dbt parse the whole project again on the next day. On PostgreSQL
-    (``CXW_DBT_TARGET``) a mart whose columns changed fails its build
-    (``on_schema_change: fail``) until ``cxw run --full-refresh``."""
+    (``CXW_DBT_TARGET``) the marts are kept: a new column is appended
+    (``on_schema_change: append_new_columns``), and a removed column or a changed type
+    or key needs ``cxw run --full-refresh``."""
     if _dbt_target() != "duckdb" or not settings.warehouse_path.exists():
         return
     with duckdb_connection.connect(settings.warehouse_path, settings=settings) as connection:
