@@ -234,11 +234,7 @@ def test_a_day_s_publish_writes_only_what_changed(
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(built, settings.warehouse_path)
     warehouse.publish(settings)
-    with duckdb.connect(str(settings.published_path), read_only=True) as connection:
-        (version,) = connection.execute(
-            "select tags['storage_version'] from duckdb_databases() "
-            "where database_name = current_database()"
-        ).fetchone()
+    version = _storage_version(settings.published_path)
     # The next build changes one ticket, adds one, removes an agent, re-documents a
     # column, redefines the daily KPIs (a column more) and drops the backlog.
     with duckdb.connect(str(settings.warehouse_path)) as connection:
@@ -265,17 +261,13 @@ def test_a_day_s_publish_writes_only_what_changed(
     assert _content(settings.published_path) == {
         name: content for name, content in _content_of_built(settings).items()
     }
-    changes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("published:")]
+    changes = _publish_log(caplog)
     # The ticket changed and the new one: 2 keys; the agent gone: 1 key.
     assert changes == [
         "published: service.agents (1 rows), service.daily_kpis (written whole), "
         "service.tickets (2 rows)"
     ]
-    with duckdb.connect(str(settings.published_path), read_only=True) as connection:
-        assert connection.execute(
-            "select tags['storage_version'] from duckdb_databases() "
-            "where database_name = current_database()"
-        ).fetchone() == (version,)
+    assert _storage_version(settings.published_path) == version
     assert _read_by_old_client(old_duckdb_python, settings.published_path)["rows"] == _counts(
         settings.published_path
     )
@@ -283,8 +275,7 @@ def test_a_day_s_publish_writes_only_what_changed(
     # Nothing changed since: nothing is written.
     caplog.clear()
     warehouse.publish(settings)
-    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith(
-        "published:")] == ["published: nothing changed"]
+    assert _publish_log(caplog) == ["published: nothing changed"]
 
     # A published file in a newer storage version than the oldest (a table once needed
     # it) is written afresh, in the oldest one its tables allow again.
@@ -294,12 +285,23 @@ def test_a_day_s_publish_writes_only_what_changed(
     )
     caplog.clear()
     warehouse.publish(settings)
-    assert not [r for r in caplog.records if r.getMessage().startswith("published:")]
-    with duckdb.connect(str(settings.published_path), read_only=True) as connection:
-        assert connection.execute(
+    assert _publish_log(caplog) == []
+    assert _storage_version(settings.published_path) == version
+
+
+def _publish_log(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the in-place publishes logged as written (none when it wrote afresh)."""
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("published:")]
+
+
+def _storage_version(path: Path) -> str:
+    """The storage version DuckDB tags a database file with (``v1.0.0+``)."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        (version,) = connection.execute(
             "select tags['storage_version'] from duckdb_databases() "
             "where database_name = current_database()"
-        ).fetchone() == (version,)
+        ).fetchone()
+    return version
 
 
 def _content_of_built(settings: Settings) -> dict[str, object]:
