@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -454,9 +455,12 @@ class SourceRun:
         log.info("%s.%s: landed %d rows from %s", self.source, batch.entity.name, rows,
                  pending.origin)
 
-    def read(self, batch: Batch) -> PendingBatch | StreamedBatch | None:
-        """The batch's rows, or None if it is skipped (still rejected with the same
-        content) or unreadable (then quarantined with its bytes)."""
+    def read(
+        self, batch: Batch, read: Callable[[], PendingBatch | StreamedBatch] | None = None
+    ) -> PendingBatch | StreamedBatch | None:
+        """The batch's rows (``read``, default ``batch.read``), or None if it is skipped
+        (still rejected with the same content) or unreadable (then quarantined with its
+        bytes)."""
         if batch.checksum:
             earlier = self.ledger.still_rejected(batch.unit, batch.checksum)
             if earlier:
@@ -468,7 +472,7 @@ class SourceRun:
                 )
                 return None
         try:
-            return batch.read()
+            return (read or batch.read)()
         except Unreadable as error:
             content = batch.content() if batch.content else b""
             where = quarantine_unreadable(
@@ -499,12 +503,13 @@ def land_batches(
     entities: set[str] = set()
 
     def readable() -> Iterator[tuple[Batch, PendingBatch]]:
-        for batch in batches(run):
+        offered = read_ahead(batches(run)) if files else ((b, None) for b in batches(run))
+        for batch, read in offered:
             entities.add(batch.entity.name)
             if isinstance(batch, Rejected):
                 run.reject(batch.unit, batch.reason, batch.error)
                 continue
-            pending = run.read(batch)
+            pending = run.read(batch, read)
             if isinstance(pending, StreamedBatch):
                 _settle(run, batch, pending, _land_streamed(pending, source, batch, settings))
             elif pending is not None:
@@ -535,6 +540,25 @@ def land_batches(
     if run.failures:
         raise run.failures[0]
     return run.record.landed
+
+
+def read_ahead(
+    offered: Iterable[Batch | Rejected],
+) -> Iterator[tuple[Batch | Rejected, Callable[[], PendingBatch | StreamedBatch] | None]]:
+    """Each offered item with its read (None for a ``Rejected``), the next batch's read
+    already started in a thread while this one is landed. Files are independent, and
+    reading one (its bytes, the JSON or CSV parser) and landing another (validation,
+    the Parquet writer) each spend most of their time outside the GIL, so on two cores
+    they overlap. One batch is read ahead: memory holds at most one more."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
+        waiting: tuple[Batch | Rejected, Callable[[], Any] | None] | None = None
+        for item in offered:
+            read = pool.submit(item.read).result if isinstance(item, Batch) else None
+            if waiting is not None:
+                yield waiting
+            waiting = (item, read)
+        if waiting is not None:
+            yield waiting
 
 
 def _land_streamed(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -8,8 +9,9 @@ import pandas as pd
 import pytest
 
 from cxw.lake import Window
-from cxw.landing import BatchRejected, land_batch
+from cxw.landing import BatchRejected, land_batch, read_ahead
 from cxw.settings import Settings
+from cxw.sources import Batch, Rejected, Unreadable
 from cxw.sources.orders import ENTITIES
 
 WINDOW = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
@@ -133,3 +135,46 @@ def test_the_sync_state_entry_keeps_the_first_window_and_never_moves_back() -> N
     backfill = landed_entry(earlier, 1, first, {})
     assert backfill["first_batch_id"] == WINDOW.batch_id, "the first landed window stays"
     assert backfill["landed_until"] == WINDOW.end.isoformat(), "a backfill does not move it back"
+
+
+def test_files_are_read_one_ahead_of_their_landing() -> None:
+    """While the landing path holds one file, the next one's read has started; each read
+    hands back its own file's rows, or its error, in the order offered."""
+    entity = ENTITIES["orders"]
+    next_read_started = threading.Event()
+
+    def reader(name: str) -> object:
+        def read() -> str:
+            if name == "b.csv":
+                next_read_started.set()
+            if name == "c.csv":
+                raise Unreadable("c.csv is not CSV")
+            return f"rows of {name}"
+
+        return read
+
+    duplicate = Rejected(entity, "d.csv", "two exports", Unreadable("two exports"))
+    offered = [
+        Batch(entity, "a.csv", reader("a.csv")),
+        Batch(entity, "b.csv", reader("b.csv")),
+        duplicate,
+        Batch(entity, "c.csv", reader("c.csv")),
+    ]
+    handed = []
+    for item, read in read_ahead(offered):
+        if item.unit == "a.csv":
+            # Landing a.csv: b.csv is already being read, without being asked for.
+            assert next_read_started.wait(timeout=10)
+        if read is None:
+            handed.append((item.unit, None))
+            continue
+        try:
+            handed.append((item.unit, read()))
+        except Unreadable as error:
+            handed.append((item.unit, str(error)))
+    assert handed == [
+        ("a.csv", "rows of a.csv"),
+        ("b.csv", "rows of b.csv"),
+        ("d.csv", None),
+        ("c.csv", "c.csv is not CSV"),
+    ]
