@@ -62,49 +62,18 @@ session_events as (
 
 {% endif %}
 
-first_sources as (
+events_in_session_order as (
 
-    -- The session's traffic source is the first one an event of it collected.
+    -- Each event with its session's first traffic source, landing page and device.
     select
-        session_key,
-        event_source,
-        event_medium,
-        event_campaign,
-        row_number() over (
-            partition by session_key
-            order by event_at, event_key
-        ) as source_rank
+        *,
+        {{ web_session_firsts('session_order') }}
     from session_events
-    where event_source is not null
-
-),
-
-first_devices as (
-
-    -- The session's device is that of its first event.
-    select
-        session_key,
-        device_category,
-        row_number() over (
-            partition by session_key
-            order by event_at, event_key
-        ) as device_rank
-    from session_events
-
-),
-
-landing_pages as (
-
-    select
-        session_key,
-        page_location,
-        row_number() over (
-            partition by session_key
-            order by event_at, event_key
-        ) as page_rank
-    from session_events
-    where event_name = 'page_view'
-        and page_location is not null
+    window session_order as (
+        partition by session_key
+        order by event_at, event_key
+        rows between unbounded preceding and unbounded following
+    )
 
 ),
 
@@ -127,8 +96,14 @@ aggregated as (
         max(case when event_name = 'purchase' then order_id end) as order_id,
         sum(case when event_name = 'purchase' then purchase_revenue end) as purchase_revenue,
         max(customer_id) as logged_in_customer_id,
-        max(loaded_at) as loaded_at
-    from session_events
+        max(loaded_at) as loaded_at,
+        -- The same on every event of the session.
+        min(first_source) as first_source,
+        min(first_medium) as first_medium,
+        min(first_campaign) as first_campaign,
+        min(first_page_location) as landing_page,
+        min(first_device_category) as device_category
+    from events_in_session_order
     group by 1
 
 ),
@@ -143,10 +118,10 @@ final as (
         aggregated.ended_at,
         aggregated.first_event_date,
         aggregated.last_event_date,
-        coalesce(first_sources.event_source, '(direct)') as source,
-        coalesce(first_sources.event_medium, '(none)') as medium,
-        first_sources.event_campaign as campaign,
-        landing_pages.page_location as landing_page,
+        coalesce(aggregated.first_source, '(direct)') as source,
+        coalesce(aggregated.first_medium, '(none)') as medium,
+        aggregated.first_campaign as campaign,
+        aggregated.landing_page,
         cast(aggregated.page_views as integer) as page_views,
         aggregated.is_engaged,
         aggregated.has_add_to_cart,
@@ -154,20 +129,11 @@ final as (
         aggregated.has_purchase,
         aggregated.order_id,
         aggregated.has_view_item,
-        first_devices.device_category,
+        aggregated.device_category,
         aggregated.purchase_revenue,
         aggregated.logged_in_customer_id,
         aggregated.loaded_at
     from aggregated
-    left join first_sources
-        on aggregated.session_key = first_sources.session_key
-        and first_sources.source_rank = 1
-    left join landing_pages
-        on aggregated.session_key = landing_pages.session_key
-        and landing_pages.page_rank = 1
-    left join first_devices
-        on aggregated.session_key = first_devices.session_key
-        and first_devices.device_rank = 1
 
 )
 
