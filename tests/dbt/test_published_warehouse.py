@@ -144,42 +144,6 @@ def test_primary_keys_are_declared(published: Path) -> None:
     assert keys["service.ticket_backlog"] == ["date", "ticket_id"]
 
 
-def test_every_mart_refuses_a_duplicate_or_null_key(built: Path, tmp_path: Path) -> None:
-    """The marts carry no unique / not_null data tests on their keys (the marts' YAML
-    says why): each declares its key as an enforced primary key constraint, and the
-    warehouse refuses a second row with a mart's key, or a null key, so a build that would
-    write one fails. Checked on a copy of every mart this shop builds (no web data here:
-    8 of the 16)."""
-    manifest = json.loads((home_of(built).home / "dbt" / "target" / "manifest.json").read_text())
-    declared = {
-        f"{node['schema']}.{node['name']}": next(
-            constraint["columns"] for constraint in node["constraints"]
-            if constraint["type"] == "primary_key"
-        )
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["path"].startswith("marts/")
-        and node["config"]["contract"]["enforced"]
-    }
-    assert len(declared) == 16
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copy(built, copy)
-    with duckdb.connect(str(copy)) as connection:
-        keys = dict(connection.execute(
-            "select schema_name || '.' || table_name, constraint_column_names "
-            "from duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
-            "and schema_name in ('service', 'experience')"
-        ).fetchall())
-        assert len(keys) == 8 and {name: declared[name] for name in keys} == keys
-        for name, key in keys.items():
-            with pytest.raises(duckdb.ConstraintException, match="[Dd]uplicate key"):
-                connection.execute(f"insert into {name} select * from {name} limit 1")  # noqa: S608
-            nulled = ", ".join(f"null as {column}" for column in key)
-            with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
-                connection.execute(
-                    f"insert into {name} select * replace ({nulled}) from {name} limit 1"  # noqa: S608
-                )
-
-
 def test_a_duckdb_1x_client_reads_every_published_table(
     published: Path, old_duckdb_python: Path
 ) -> None:
