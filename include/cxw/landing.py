@@ -18,6 +18,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -455,22 +456,26 @@ class SourceRun:
         log.info("%s.%s: landed %d rows from %s", self.source, batch.entity.name, rows,
                  pending.origin)
 
+    def still_rejected(self, batch: Batch) -> dict[str, Any] | None:
+        """The ledger's entry if the batch is a file rejected before with the same
+        content (then it is skipped, not read), else None."""
+        return self.ledger.still_rejected(batch.unit, batch.checksum) if batch.checksum else None
+
     def read(
         self, batch: Batch, read: Callable[[], PendingBatch | StreamedBatch] | None = None
     ) -> PendingBatch | StreamedBatch | None:
         """The batch's rows (``read``, default ``batch.read``), or None if it is skipped
         (still rejected with the same content) or unreadable (then quarantined with its
         bytes)."""
-        if batch.checksum:
-            earlier = self.ledger.still_rejected(batch.unit, batch.checksum)
-            if earlier:
-                self.record.skipped[batch.unit] = earlier["reason"]
-                self.warn(
-                    f"{batch.path or batch.unit} skipped: rejected on "
-                    f"{earlier['rejected_at'][:10]} and unchanged since ({earlier['reason']}); "
-                    "fix or replace the file to load it"
-                )
-                return None
+        earlier = self.still_rejected(batch)
+        if earlier:
+            self.record.skipped[batch.unit] = earlier["reason"]
+            self.warn(
+                f"{batch.path or batch.unit} skipped: rejected on "
+                f"{earlier['rejected_at'][:10]} and unchanged since ({earlier['reason']}); "
+                "fix or replace the file to load it"
+            )
+            return None
         try:
             return (read or batch.read)()
         except Unreadable as error:
@@ -503,20 +508,25 @@ def land_batches(
     entities: set[str] = set()
 
     def readable() -> Iterator[tuple[Batch, PendingBatch]]:
-        offered = read_ahead(batches(run)) if files else ((b, None) for b in batches(run))
-        for batch, read in offered:
-            entities.add(batch.entity.name)
-            if isinstance(batch, Rejected):
-                run.reject(batch.unit, batch.reason, batch.error)
-                continue
-            pending = run.read(batch, read)
-            if isinstance(pending, StreamedBatch):
-                _settle(run, batch, pending, _land_streamed(pending, source, batch, settings))
-            elif pending is not None:
-                yield batch, pending
+        offered = (
+            read_ahead(batches(run), skip=run.still_rejected)
+            if files else ((batch, None) for batch in batches(run))
+        )
+        with closing(offered):  # a failed landing stops the read ahead at once
+            for batch, read in offered:
+                entities.add(batch.entity.name)
+                if isinstance(batch, Rejected):
+                    run.reject(batch.unit, batch.reason, batch.error)
+                    continue
+                pending = run.read(batch, read)
+                if isinstance(pending, StreamedBatch):
+                    _settle(run, batch, pending, _land_streamed(pending, source, batch, settings))
+                elif pending is not None:
+                    yield batch, pending
 
+    items = readable()
     try:
-        chunks = groups(readable()) if files else ([item] for item in readable())
+        chunks = groups(items) if files else ([item] for item in items)
         for group in chunks:
             entity = group[0][0].entity.name
             results = land_together(
@@ -532,6 +542,7 @@ def land_batches(
         run.record.error = one_line(error)
         raise
     finally:
+        items.close()
         run.record.save(settings)
     if run.failures and (files or len(run.failures) > 1):
         # A file source's files are of its one entity: name it ("web.events").
@@ -544,21 +555,30 @@ def land_batches(
 
 def read_ahead(
     offered: Iterable[Batch | Rejected],
+    skip: Callable[[Batch], object] = lambda batch: None,
 ) -> Iterator[tuple[Batch | Rejected, Callable[[], PendingBatch | StreamedBatch] | None]]:
-    """Each offered item with its read (None for a ``Rejected``), the next batch's read
-    already started in a thread while this one is landed. Files are independent, and
-    reading one (its bytes, the JSON or CSV parser) and landing another (validation,
-    the Parquet writer) each spend most of their time outside the GIL, so on two cores
-    they overlap. One batch is read ahead: memory holds at most one more."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
+    """Each offered item with its read (None for a ``Rejected`` and for a batch ``skip``
+    says is not to be read), the next batch's read already started in a thread while
+    this one is landed. Files are independent, and reading one (its bytes, the JSON or
+    CSV parser) and landing another (validation, the Parquet writer) each spend most of
+    their time outside the GIL, so on two cores they overlap. One batch is read ahead:
+    memory holds at most one more. Closing the iterator cancels a read not started and
+    waits for the one running (at most one file)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+    try:
         waiting: tuple[Batch | Rejected, Callable[[], Any] | None] | None = None
         for item in offered:
-            read = pool.submit(item.read).result if isinstance(item, Batch) else None
+            read = (
+                pool.submit(item.read).result
+                if isinstance(item, Batch) and not skip(item) else None
+            )
             if waiting is not None:
                 yield waiting
             waiting = (item, read)
         if waiting is not None:
             yield waiting
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _land_streamed(

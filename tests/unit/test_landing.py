@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from cxw import landing
 from cxw.lake import Window
-from cxw.landing import BatchRejected, land_batch, read_ahead
+from cxw.landing import BatchRejected, land_batch, land_batches, read_ahead
 from cxw.settings import Settings
-from cxw.sources import Batch, Rejected, Unreadable
+from cxw.sources import Batch, PendingBatch, Rejected, Unreadable
 from cxw.sources.orders import ENTITIES
 
 WINDOW = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
@@ -139,12 +141,16 @@ def test_the_sync_state_entry_keeps_the_first_window_and_never_moves_back() -> N
 
 def test_files_are_read_one_ahead_of_their_landing() -> None:
     """While the landing path holds one file, the next one's read has started; each read
-    hands back its own file's rows, or its error, in the order offered."""
+    hands back its own file's rows, or its error, in the order offered. A file still
+    rejected with the same content (``skip``) is not read at all."""
     entity = ENTITIES["orders"]
     next_read_started = threading.Event()
 
+    started = []
+
     def reader(name: str) -> object:
         def read() -> str:
+            started.append(name)
             if name == "b.csv":
                 next_read_started.set()
             if name == "c.csv":
@@ -159,9 +165,10 @@ def test_files_are_read_one_ahead_of_their_landing() -> None:
         Batch(entity, "b.csv", reader("b.csv")),
         duplicate,
         Batch(entity, "c.csv", reader("c.csv")),
+        Batch(entity, "e.csv", reader("e.csv")),
     ]
     handed = []
-    for item, read in read_ahead(offered):
+    for item, read in read_ahead(offered, skip=lambda batch: batch.unit == "e.csv"):
         if item.unit == "a.csv":
             # Landing a.csv: b.csv is already being read, without being asked for.
             assert next_read_started.wait(timeout=10)
@@ -177,4 +184,39 @@ def test_files_are_read_one_ahead_of_their_landing() -> None:
         ("b.csv", "rows of b.csv"),
         ("d.csv", None),
         ("c.csv", "c.csv is not CSV"),
+        ("e.csv", None),
     ]
+    assert started == ["a.csv", "b.csv", "c.csv"]
+
+
+def test_a_failed_landing_stops_reading_ahead_at_once(
+    cxw_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When landing a group of files fails, the read-ahead thread is gone by the time the
+    error reaches the caller (not when the error is garbage-collected), and no file after
+    the one being read is read."""
+    entity = ENTITIES["orders"]
+    reads = []
+
+    def reader(name: str) -> object:
+        def read() -> PendingBatch:
+            reads.append(name)
+            # More rows than a group holds: each file is a group of its own.
+            rows = pa.table({"id": pa.array(range(landing.GROUP_ROWS + 1))})
+            return PendingBatch(rows, pd.DataFrame({"id": [name]}), WINDOW, name)
+
+        return read
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the lake is read-only")
+
+    monkeypatch.setattr(landing, "land_together", failing)
+    offered = [Batch(entity, f"{n}.csv", reader(f"{n}.csv"), checksum=n) for n in "abcd"]
+    with pytest.raises(RuntimeError, match="read-only") as failure:
+        land_batches("orders", WINDOW, lambda run: offered, settings=Settings.from_env(),
+                     files=True)
+    assert failure.value is not None  # the error (and its frames) still held here
+    assert not [t for t in threading.enumerate() if t.name.startswith("read-ahead")]
+    # a.csv was landing; b.csv was read to see that a.csv's group had ended, and c.csv
+    # read ahead of it; d.csv never.
+    assert reads == ["a.csv", "b.csv", "c.csv"]
