@@ -8,20 +8,9 @@
       midnight), the first event date a changed session can have; null when no event
       changed. Only runs at execution time. -#}
 {% macro web_sessions_rebuild_bounds(relation, events, lookback_days) -%}
-    {%- set bounds = {'event_date': '1970-01-01', 'loaded_at': '1970-01-01 00:00:00', 'read_from': none} -%}
+    {%- set built = latest_built_bounds(relation, 'last_event_date', lookback_days, '%Y-%m-%d', '1970-01-01') -%}
+    {%- set bounds = {'event_date': built['date'], 'loaded_at': built['loaded_at'], 'read_from': none} -%}
     {%- if execute -%}
-        {%- set built = run_query(
-            "select " ~ dbt.dateadd('day', -lookback_days, 'max(last_event_date)')
-            ~ ", max(loaded_at) from " ~ relation
-        ) -%}
-        {%- set latest_date = built.columns[0].values()[0] -%}
-        {%- set latest_loaded_at = built.columns[1].values()[0] -%}
-        {%- if latest_date is not none -%}
-            {%- do bounds.update({'event_date': latest_date.strftime('%Y-%m-%d')}) -%}
-        {%- endif -%}
-        {%- if latest_loaded_at is not none -%}
-            {%- do bounds.update({'loaded_at': latest_loaded_at.strftime('%Y-%m-%d %H:%M:%S.%f')}) -%}
-        {%- endif -%}
         {%- set changed = run_query(
             "select " ~ dbt.dateadd('day', -1, 'min(event_date)') ~ " from " ~ events
             ~ " where session_key is not null and (event_date >= cast('" ~ bounds.event_date
