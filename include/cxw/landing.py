@@ -464,20 +464,23 @@ class SourceRun:
     def read(
         self, batch: Batch, read: Callable[[], PendingBatch | StreamedBatch] | None = None
     ) -> PendingBatch | StreamedBatch | None:
-        """The batch's rows (``read``, default ``batch.read``), or None if it is skipped
-        (still rejected with the same content) or unreadable (then quarantined with its
-        bytes)."""
-        earlier = self.still_rejected(batch)
-        if earlier:
-            self.record.skipped[batch.unit] = earlier["reason"]
-            self.warn(
-                f"{batch.path or batch.unit} skipped: rejected on "
-                f"{earlier['rejected_at'][:10]} and unchanged since ({earlier['reason']}); "
-                "fix or replace the file to load it"
-            )
-            return None
+        """The batch's rows, or None if it is skipped (still rejected with the same
+        content) or unreadable (then quarantined with its bytes). ``read`` is the batch's
+        read already started (``read_ahead``), for a batch already found not to be still
+        rejected; without it the ledger is checked, then ``batch.read`` called."""
+        if read is None:
+            earlier = self.still_rejected(batch)
+            if earlier:
+                self.record.skipped[batch.unit] = earlier["reason"]
+                self.warn(
+                    f"{batch.path or batch.unit} skipped: rejected on "
+                    f"{earlier['rejected_at'][:10]} and unchanged since ({earlier['reason']}); "
+                    "fix or replace the file to load it"
+                )
+                return None
+            read = batch.read
         try:
-            return (read or batch.read)()
+            return read()
         except Unreadable as error:
             content = batch.content() if batch.content else b""
             where = quarantine_unreadable(

@@ -106,8 +106,8 @@ def test_a_days_build_writes_the_marts_by_difference(
     day_by_day: tuple[Settings, list[str]],
 ) -> None:
     # The last day's build ran every mart incrementally with the changed_rows strategy
-    # (macros/changed_rows_strategy.sql), not as a full rebuild (CXW_REBUILD_MARTS is
-    # "false" for a day's build of what changed).
+    # (macros/changed_rows_strategy.sql), not as a full rebuild (only a build of
+    # everything drops the marts first: cxw.warehouse._drop_marts).
     settings, _ = day_by_day
     results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
     ran = {result["unique_id"] for result in results["results"]}
