@@ -195,21 +195,30 @@ def unlanded_sources(settings: Settings) -> list[tuple[str, str]]:
 
 
 def build_arguments(
-    settings: Settings, *, selection: list[str] | None = None, full_refresh: bool = False
+    settings: Settings,
+    *,
+    selection: list[str] | None = None,
+    full_refresh: bool = False,
+    kept_views: list[str] | None = None,
 ) -> list[str]:
     """The ``dbt build`` command: ``selection`` (default everything), leaving out the
     models that depend on a source with no landed data yet (they would fail reading no
     files), and the unit tests (they test the project's code, not the data: ``make test``
     and CI run them, see tests/dbt/test_unit_tests.py). ``full_refresh`` rebuilds the
-    incremental models from all history."""
+    incremental models from all history. ``kept_views`` (``views_to_keep``) are not
+    created again, but their data tests still run: tests are selected as descendants of
+    the selection only (``--indirect-selection empty``), so leaving a view out does not
+    leave out its tests."""
     missing = unlanded_sources(settings)
     exclude = [f"source:{source}.{table}+" for source, table in missing]
     if missing:
         log.warning("not building models over sources with no landed data: %s", exclude)
+    exclude += kept_views or []
     return [
         "build",
         *(["--select", *selection] if selection else []),
         *(["--exclude", *exclude] if exclude else []),
+        *(["--indirect-selection", "empty"] if kept_views else []),
         "--exclude-resource-type",
         "unit_test",
         *(["--full-refresh"] if full_refresh else []),
@@ -326,6 +335,36 @@ def build_selection(settings: Settings, as_of: date, state: Mapping[str, Any]) -
     return selection
 
 
+def views_to_keep(settings: Settings) -> list[str]:
+    """The views a day's build need not create again: on DuckDB a view is its SQL text,
+    bound when it is read, so one over the lake's Parquet globs or over a table rebuilt
+    since reads the new rows as it is. Kept: every view already in the warehouse whose SQL
+    does not hold the data date (``as_of_date`` writes the date into it). Only for a
+    selection of an unchanged project (``build_selection``): a changed project builds
+    everything. Not on PostgreSQL, where a view is bound to the tables it reads and
+    dropped with them (``drop ... cascade`` when dbt replaces a table). Saves dbt's
+    ~0.1 s per view (25 views) each day."""
+    if _dbt_target() != "duckdb":
+        return []
+    manifest = json.loads((settings.home / "dbt" / "target" / "manifest.json").read_text())
+    dating = set(_models_reading_the_data_date(settings))
+    views = {
+        (node["schema"], node["alias"]): node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"].get("materialized") == "view"
+        and node["name"] not in dating
+    }
+    with duckdb_connection.connect(
+        settings.warehouse_path, read_only=True, settings=settings
+    ) as connection:
+        built = set(connection.execute(
+            "select schema_name, view_name from duckdb_views() "
+            "where database_name = current_database() and not internal"
+        ).fetchall())
+    return sorted(name for relation, name in views.items() if relation in built)
+
+
 # Data tests sized to the run (macros/get_where_subquery.sql): a day's build tells the
 # tests that ask for it the earliest landing time of the batches it reads for the first
 # time, so they check only the rows landed since (`loaded_at >=` it); a full refresh, a
@@ -394,9 +433,13 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
             env[NEW_ROWS_ENV] = first_new_landing(settings, record["batches"], state) or (
                 datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
             )
+        kept_views = views_to_keep(settings) if selection else []
         output = run_dbt(
             settings,
-            *build_arguments(settings, selection=selection, full_refresh=full_refresh),
+            *build_arguments(
+                settings, selection=selection, full_refresh=full_refresh,
+                kept_views=kept_views,
+            ),
             env=env,
         )
         state_path.write_text(json.dumps(record))

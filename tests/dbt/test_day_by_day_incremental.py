@@ -119,6 +119,31 @@ def test_a_days_build_writes_the_marts_by_difference(
         assert "__changed" in sql and "except" in sql, f"{name} was not written by difference"
 
 
+def test_a_days_build_keeps_the_views_and_still_tests_them(
+    day_by_day: tuple[Settings, list[str]],
+) -> None:
+    # The last day's build created again only the views that hold the data date
+    # (cxw.warehouse.views_to_keep); the others read the new batches as they are. Their
+    # data tests ran all the same, and every table equals a full refresh
+    # (test_every_table_equals_a_full_refresh).
+    settings, _ = day_by_day
+    results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
+    ran = {result["unique_id"] for result in results["results"]}
+    manifest = json.loads((settings.home / "dbt" / "target" / "manifest.json").read_text())
+    views = {
+        unique_id for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "view"
+    }
+    dating = {f"model.cxw.{name}" for name in warehouse._models_reading_the_data_date(settings)}  # noqa: SLF001
+    assert len(views) > 10
+    assert ran & views == views & dating
+    tests_of_kept_views = {
+        unique_id for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "test" and node.get("attached_node") in views - dating
+    }
+    assert ran & tests_of_kept_views
+
+
 def sized_test_where(settings: Settings, test_prefix: str) -> str:
     """The `where` a data test of the last build ran with, from its compiled SQL."""
     results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
