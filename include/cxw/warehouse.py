@@ -246,8 +246,8 @@ def as_of_environment(as_of: date) -> dict[str, str]:
 # next build selects only what that changes: the models downstream of a source with new,
 # re-landed or removed batches, and, when the data date moved, those downstream of a
 # model that reads it (tenure, open-ticket ages, the current month). A changed project,
-# another dbt target (``CXW_DBT_TARGET``), a missing warehouse file, no record, or a
-# requested full refresh builds everything.
+# another dbt target (``CXW_DBT_TARGET``), a home moved to another path, a missing
+# warehouse file, no record, or a requested full refresh builds everything.
 
 
 def _state_path(settings: Settings) -> Path:
@@ -322,6 +322,9 @@ def build_selection(settings: Settings, as_of: date, state: Mapping[str, Any]) -
         not state
         or state.get("project") != project_digest()
         or state.get("target") != _dbt_target()
+        # The staging views and sources read the lake by absolute path ($CXW_HOME, in
+        # the sources' YAML): a home moved elsewhere builds every view again.
+        or state.get("home") != str(settings.home)
         or not settings.warehouse_path.exists()
         or not (settings.home / "dbt" / "target" / "manifest.json").exists()
     ):
@@ -416,6 +419,7 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
         record = {
             "project": project_digest(),
             "target": _dbt_target(),
+            "home": str(settings.home),
             "as_of": as_of.isoformat(),
             "batches": landed_batches(settings),
         }

@@ -69,7 +69,8 @@ def test_a_build_selects_everything_when_the_target_or_the_warehouse_changed(
     cxw_home: Path, monkeypatch
 ) -> None:
     """A day's build runs only what changed since the last build; but what the record
-    says was built is only true of the same dbt target and the same warehouse file."""
+    says was built is only true of the same dbt target, the same home path (views read
+    the lake by absolute path) and the same warehouse file."""
     monkeypatch.delenv("CXW_DBT_TARGET", raising=False)
     settings = Settings.from_env()
     (settings.home / "dbt" / "target").mkdir(parents=True)
@@ -80,6 +81,7 @@ def test_a_build_selects_everything_when_the_target_or_the_warehouse_changed(
     state = {
         "project": warehouse.project_digest(),
         "target": "duckdb",
+        "home": str(settings.home),
         "as_of": as_of.isoformat(),
         "batches": warehouse.landed_batches(settings),
     }
@@ -87,6 +89,9 @@ def test_a_build_selects_everything_when_the_target_or_the_warehouse_changed(
     monkeypatch.setenv("CXW_DBT_TARGET", "postgres")
     assert warehouse.build_selection(settings, as_of, state) is None
     monkeypatch.delenv("CXW_DBT_TARGET")
+    # A home copied from another path: its views still read the old path's lake.
+    moved = {**state, "home": "/somewhere/else"}
+    assert warehouse.build_selection(settings, as_of, moved) is None
     settings.warehouse_path.unlink()
     assert warehouse.build_selection(settings, as_of, state) is None
 
