@@ -16,7 +16,7 @@ import re
 import shutil
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -208,7 +208,9 @@ def build_arguments(
     incremental models from all history. ``kept_views`` (``views_to_keep``) are not
     created again, but their data tests still run: tests are selected as descendants of
     the selection only (``--indirect-selection empty``), so leaving a view out does not
-    leave out its tests."""
+    leave out its tests. That holds for a ``selection`` of graph terms ending in ``+``
+    (``build_selection``'s): a bare model name with ``kept_views`` would select no
+    test."""
     missing = unlanded_sources(settings)
     exclude = [f"source:{source}.{table}+" for source, table in missing]
     if missing:
@@ -293,10 +295,14 @@ def landed_batches(settings: Settings) -> dict[str, list[list[Any]]]:
     return batches
 
 
-def _models_reading_the_data_date(settings: Settings) -> list[str]:
+def _manifest(settings: Settings) -> dict[str, Any]:
+    """The manifest of the last dbt command run for this home (the last build's)."""
+    return json.loads((settings.home / "dbt" / "target" / "manifest.json").read_text())
+
+
+def _models_reading_the_data_date(manifest: Mapping[str, Any]) -> list[str]:
     """The models whose SQL uses the data date (the ``as_of_date`` macro, through any
-    macro calling it), from the last build's manifest."""
-    manifest = json.loads((settings.home / "dbt" / "target" / "manifest.json").read_text())
+    macro calling it), from a build's ``manifest``."""
     dating = {"macro.cxw.as_of_date"}
     macros = manifest["macros"]
     grew = True
@@ -334,38 +340,62 @@ def build_selection(settings: Settings, as_of: date, state: Mapping[str, Any]) -
         f"source:{name}+" for name, files in now.items() if built_batches.get(name) != files
     ]
     if state.get("as_of") != as_of.isoformat():
-        selection += [f"{model}+" for model in _models_reading_the_data_date(settings)]
+        selection += [
+            f"{model}+" for model in _models_reading_the_data_date(_manifest(settings))
+        ]
     return selection
 
 
-def views_to_keep(settings: Settings) -> list[str]:
+def views_to_keep(settings: Settings, current: Collection[str]) -> list[str]:
     """The views a day's build need not create again: on DuckDB a view is its SQL text,
     bound when it is read, so one over the lake's Parquet globs or over a table rebuilt
-    since reads the new rows as it is. Kept: every view already in the warehouse whose SQL
-    does not hold the data date (``as_of_date`` writes the date into it). Only for a
-    selection of an unchanged project (``build_selection``): a changed project builds
-    everything. Not on PostgreSQL, where a view is bound to the tables it reads and
-    dropped with them (``drop ... cascade`` when dbt replaces a table). Saves dbt's
-    ~0.1 s per view (25 views) each day."""
-    if _dbt_target() != "duckdb":
+    since reads the new rows as it is. Kept: the ``current`` views (created by this
+    project's builds, as ``build`` records them: not one a build of everything left out
+    because its source had no data yet, which may be an older project's) still in the
+    warehouse, whose SQL does not hold the data date (``as_of_date`` writes the date
+    into it). Only for a selection of an unchanged project in the same home
+    (``build_selection``). Not on PostgreSQL, where a view is bound to the tables it
+    reads and dropped with them (``drop ... cascade`` when dbt replaces a table). Saves
+    dbt's work for 23 of the 25 views each day (~130 ms of node time each at 5,000
+    customers)."""
+    if _dbt_target() != "duckdb" or not current:
         return []
-    manifest = json.loads((settings.home / "dbt" / "target" / "manifest.json").read_text())
-    dating = set(_models_reading_the_data_date(settings))
+    manifest = _manifest(settings)
+    dating = set(_models_reading_the_data_date(manifest))
     views = {
         (node["schema"], node["alias"]): node["name"]
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model"
         and node["config"].get("materialized") == "view"
+        and node["name"] in current
         and node["name"] not in dating
     }
     with duckdb_connection.connect(
         settings.warehouse_path, read_only=True, settings=settings
     ) as connection:
-        built = set(connection.execute(
+        present = set(connection.execute(
             "select schema_name, view_name from duckdb_views() "
             "where database_name = current_database() and not internal"
         ).fetchall())
-    return sorted(name for relation, name in views.items() if relation in built)
+    return sorted(name for relation, name in views.items() if relation in present)
+
+
+def views_built(settings: Settings) -> list[str]:
+    """The views the last dbt build created (from its run_results.json); none known
+    without its artifacts (then the next day's build creates its views again)."""
+    target = settings.home / "dbt" / "target"
+    if not (target / "run_results.json").exists() or not (target / "manifest.json").exists():
+        return []
+    manifest = _manifest(settings)
+    results = json.loads((target / "run_results.json").read_text())
+    return sorted(
+        manifest["nodes"][result["unique_id"]]["name"]
+        for result in results["results"]
+        if result["status"] == "success"
+        and result["unique_id"] in manifest["nodes"]
+        and manifest["nodes"][result["unique_id"]]["resource_type"] == "model"
+        and manifest["nodes"][result["unique_id"]]["config"].get("materialized") == "view"
+    )
 
 
 # Data tests sized to the run (macros/get_where_subquery.sql): a day's build tells the
@@ -437,7 +467,7 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
             env[NEW_ROWS_ENV] = first_new_landing(settings, record["batches"], state) or (
                 datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
             )
-        kept_views = views_to_keep(settings) if selection else []
+        kept_views = views_to_keep(settings, state.get("views", [])) if selection else []
         output = run_dbt(
             settings,
             *build_arguments(
@@ -446,6 +476,11 @@ def build(settings: Settings, as_of: date, *, full_refresh: bool = False) -> str
             ),
             env=env,
         )
+        # The views of this project now in the warehouse: those just created, and, after
+        # a day's build, those of the last build (kept or not selected). Not a view a
+        # build of everything left out (its source had no data: an older project's).
+        earlier = state.get("views", []) if selection else []
+        record["views"] = sorted({*earlier, *views_built(settings)})
         state_path.write_text(json.dumps(record))
         _full_refresh_marker(settings).unlink(missing_ok=True)
         return output

@@ -96,6 +96,20 @@ def test_a_build_selects_everything_when_the_target_or_the_warehouse_changed(
     assert warehouse.build_selection(settings, as_of, state) is None
 
 
+def test_kept_views_are_left_out_but_not_their_tests(cxw_home: Path) -> None:
+    """A day's build leaves out the views it keeps; their data tests are selected as
+    descendants of the changed sources, not dropped with the views."""
+    settings = Settings.from_env()
+    arguments = warehouse.build_arguments(
+        settings, selection=["source:orders.orders+"], kept_views=["stg_orders__orders"]
+    )
+    assert "stg_orders__orders" in arguments[arguments.index("--exclude") + 1:]
+    assert arguments[arguments.index("--indirect-selection") + 1] == "empty"
+    plain = warehouse.build_arguments(settings, selection=["source:orders.orders+"])
+    assert "--indirect-selection" not in plain
+    assert warehouse.views_to_keep(settings, current=[]) == []
+
+
 def test_the_marts_are_created_afresh_when_everything_is_built(
     cxw_home: Path, monkeypatch
 ) -> None:
