@@ -203,6 +203,7 @@ def run_stages(start: date, end: date, own_sql: dict[str, float] | None = None) 
         if name == "dbt build" and own_sql is not None:
             ran = results.exists() and results.stat().st_mtime_ns != before
             own_sql["seconds"] = own_sql_seconds(Settings.from_env()) if ran else 0.0
+            own_sql["nodes"] = dbt_nodes(Settings.from_env()) if ran else {}
     return stages
 
 
@@ -359,6 +360,24 @@ def floor(lake: Path, dbt_seconds: float) -> dict[str, Any]:
     }
 
 
+def dbt_nodes(settings: Settings) -> dict[str, int]:
+    """What the last ``dbt build`` ran, counted by kind (``model:<materialization>``,
+    ``test``): a figure the machine's speed does not move, to set beside its seconds."""
+    target = settings.home / "dbt" / "target"
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    counted: dict[str, int] = {}
+    for result in results:
+        node = nodes.get(result["unique_id"])
+        if node is None or node["resource_type"] not in {"model", "test"}:
+            continue
+        kind = node["resource_type"]
+        if kind == "model":
+            kind += ":" + node["config"]["materialized"]
+        counted[kind] = counted.get(kind, 0) + 1
+    return dict(sorted(counted.items()))
+
+
 def own_sql_seconds(settings: Settings) -> float:
     """dbt's floor: the SQL of every model and data test the last ``dbt build`` ran, as it
     compiled it (``run_results.json``), run straight in DuckDB, one statement after the
@@ -467,6 +486,7 @@ def benchmark(
         daily = run_stages(next_day, next_day, day_sql)
     # dbt build time / the same compiled SQL straight in DuckDB (None: dbt ran nothing).
     floor_numbers["own_sql_seconds"] = {"full": full_sql["seconds"], "day": day_sql["seconds"]}
+    floor_numbers["dbt_nodes"] = {"full": full_sql["nodes"], "day": day_sql["nodes"]}
     floor_numbers["dbt_build_x_own_sql"] = {
         name: stage.seconds / own if own else None
         for name, stage, own in (
@@ -684,6 +704,11 @@ def report(results: Mapping[str, Any]) -> str:
             f"{name} {ratio:.1f}x ({floor_numbers['own_sql_seconds'][name]:.2f} s)"
             if ratio else f"{name} -"
             for name, ratio in floor_numbers["dbt_build_x_own_sql"].items()
+        ),
+        "  dbt nodes run: " + ", ".join(
+            f"{name} {sum(counted.values())} ("
+            + ", ".join(f"{count} {kind}" for kind, count in counted.items()) + ")"
+            for name, counted in floor_numbers.get("dbt_nodes", {}).items()
         ),
         f"slowest stage: {results['slowest_stage']}",
     ]

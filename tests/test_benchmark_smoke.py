@@ -63,6 +63,9 @@ def check_run(results: dict) -> None:
     assert set(floor["dbt_build_x_own_sql"]) == {"full", "day"}
     assert floor["dbt_build_x_own_sql"]["full"] > 0
     assert floor["own_sql_seconds"]["full"] > 0
+    assert set(floor["dbt_nodes"]) == {"full", "day"}
+    assert floor["dbt_nodes"]["full"]["test"] > 0
+    assert floor["dbt_nodes"]["full"]["model:view"] > 0
 
 
 def test_benchmark_draws_the_cost_curve_over_two_tiny_companies(tmp_path: Path) -> None:
