@@ -26,6 +26,8 @@ executor and however many workers: every task here runs in the one-slot
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from cxw.assets import ALL_SOURCES_LANDED, TRANSFORM_DEADLINE_CRON, WAREHOUSE
@@ -36,13 +38,15 @@ from cxw.dag_defaults import DEFAULT_ARGS, WAREHOUSE_POOL
     dag_id="transform",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable(
-            TRANSFORM_DEADLINE_CRON, timezone="UTC", run_immediately=False
+            TRANSFORM_DEADLINE_CRON, timezone="UTC", run_immediately=timedelta(0)
         ),
         assets=ALL_SOURCES_LANDED,
     ),
     # No start_date: with one, unpausing the DAG after today's deadline would start a
     # deadline run at once (catchup=False still runs the latest past time); without one
-    # the first deadline run waits for the next deadline.
+    # the first deadline run waits for the next deadline. run_immediately=timedelta(0),
+    # not False: Airflow 3.3 reads False as "within a tenth of the interval" and runs
+    # the past deadline at once when unpaused up to 2.4 h after it.
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

@@ -84,6 +84,32 @@ def test_transform_runs_when_all_landed_or_at_its_deadline_never_waiting_forever
     assert {asset.uri for asset in condition.objects} == {asset.uri for asset in RAW_LAYER}
 
 
+@pytest.mark.parametrize("now", ["13:00:01", "13:58", "15:00", "23:30"])
+def test_an_unpaused_transform_waits_for_the_next_deadline(
+    dagbag: DagBag, monkeypatch: pytest.MonkeyPatch, now: str
+) -> None:
+    """Unpausing the transform DAG after today's deadline (13:00 UTC) starts no deadline
+    run at once (catch-ups trigger their own runs): its first scheduled run is
+    tomorrow's deadline, as the scheduler computes it from the serialized DAG."""
+    import pendulum
+    from airflow.serialization.decoders import decode_timetable
+    from airflow.serialization.encoders import encode_timetable
+    from airflow.timetables import trigger
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = decode_timetable(encode_timetable(dagbag.dags["transform"].timetable))
+    hour, minute, *second = (int(part) for part in now.split(":"))
+    monkeypatch.setattr(
+        trigger, "utcnow",
+        lambda: pendulum.datetime(2026, 11, 30, hour, minute, *second, tz="UTC"),
+    )
+    first = timetable.next_dagrun_info(
+        last_automated_data_interval=None,
+        restriction=TimeRestriction(earliest=None, latest=None, catchup=False),
+    )
+    assert first.run_after == pendulum.datetime(2026, 12, 1, 13, tz="UTC")
+
+
 def test_extract_dags_check_first_and_report_rejections_last(dagbag: DagBag) -> None:
     for dag_id, dag in dagbag.dags.items():
         if not dag_id.startswith("extract_"):
