@@ -217,6 +217,7 @@ def test_a_failed_landing_stops_reading_ahead_at_once(
                      files=True)
     assert failure.value is not None  # the error (and its frames) still held here
     assert not [t for t in threading.enumerate() if t.name.startswith("read-ahead")]
-    # a.csv was landing; b.csv was read to see that a.csv's group had ended, and c.csv
-    # read ahead of it; d.csv never.
-    assert reads == ["a.csv", "b.csv", "c.csv"]
+    # a.csv was landing; b.csv was read to see that a.csv's group had ended; c.csv was
+    # asked for ahead of it, and read only if its thread started before the failure
+    # cancelled it (a race the machine's load decides); d.csv never.
+    assert reads in (["a.csv", "b.csv"], ["a.csv", "b.csv", "c.csv"])
