@@ -364,11 +364,8 @@ def views_to_keep(settings: Settings, current: Collection[str]) -> list[str]:
     dating = set(_models_reading_the_data_date(manifest))
     views = {
         (node["schema"], node["alias"]): node["name"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model"
-        and node["config"].get("materialized") == "view"
-        and node["name"] in current
-        and node["name"] not in dating
+        for node in _view_nodes(manifest).values()
+        if node["name"] in current and node["name"] not in dating
     }
     with duckdb_connection.connect(
         settings.warehouse_path, read_only=True, settings=settings
@@ -386,16 +383,21 @@ def views_built(settings: Settings) -> list[str]:
     target = settings.home / "dbt" / "target"
     if not (target / "run_results.json").exists() or not (target / "manifest.json").exists():
         return []
-    manifest = _manifest(settings)
-    results = json.loads((target / "run_results.json").read_text())
+    views = _view_nodes(_manifest(settings))
+    results = json.loads((target / "run_results.json").read_text())["results"]
     return sorted(
-        manifest["nodes"][result["unique_id"]]["name"]
-        for result in results["results"]
-        if result["status"] == "success"
-        and result["unique_id"] in manifest["nodes"]
-        and manifest["nodes"][result["unique_id"]]["resource_type"] == "model"
-        and manifest["nodes"][result["unique_id"]]["config"].get("materialized") == "view"
+        views[result["unique_id"]]["name"]
+        for result in results
+        if result["status"] == "success" and result["unique_id"] in views
     )
+
+
+def _view_nodes(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's models materialized as views, by unique id."""
+    return {
+        unique_id: node for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["config"].get("materialized") == "view"
+    }
 
 
 # Data tests sized to the run (macros/get_where_subquery.sql): a day's build tells the

@@ -72,6 +72,12 @@ def day_by_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list
     return settings, outputs
 
 
+def last_build_results(settings: Settings) -> list[dict]:
+    """What the last build that ran reported per node (its run_results.json)."""
+    path = settings.home / "dbt" / "target" / "run_results.json"
+    return json.loads(path.read_text())["results"]
+
+
 def test_every_table_equals_a_full_refresh(
     day_by_day: tuple[Settings, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,8 +115,7 @@ def test_a_days_build_writes_the_marts_by_difference(
     # (macros/changed_rows_strategy.sql), not as a full rebuild (only a build of
     # everything drops the marts first: cxw.warehouse._drop_marts).
     settings, _ = day_by_day
-    results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
-    ran = {result["unique_id"] for result in results["results"]}
+    ran = {result["unique_id"] for result in last_build_results(settings)}
     assert {"model.cxw.sessions", "model.cxw.customers"} <= ran
     run_sql = settings.home / "dbt" / "target" / "run" / "cxw" / "models" / "marts"
     for name in ("sessions", "customers"):
@@ -127,8 +132,7 @@ def test_a_days_build_keeps_the_views_and_still_tests_them(
     # data tests ran all the same, and every table equals a full refresh
     # (test_every_table_equals_a_full_refresh).
     settings, _ = day_by_day
-    results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
-    ran = {result["unique_id"] for result in results["results"]}
+    ran = {result["unique_id"] for result in last_build_results(settings)}
     manifest = json.loads((settings.home / "dbt" / "target" / "manifest.json").read_text())
     views = {
         unique_id for unique_id, node in manifest["nodes"].items()
@@ -158,9 +162,8 @@ def test_a_days_build_keeps_the_views_and_still_tests_them(
 
 def sized_test_where(settings: Settings, test_prefix: str) -> str:
     """The `where` a data test of the last build ran with, from its compiled SQL."""
-    results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
     (code,) = [
-        result["compiled_code"] for result in results["results"]
+        result["compiled_code"] for result in last_build_results(settings)
         if result["unique_id"].startswith(test_prefix)
     ]
     return code.split("dbt_subquery")[0]
