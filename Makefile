@@ -14,7 +14,7 @@ demo: $(SYNCED)
 
 test: $(SYNCED)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # `cxw airflow`, on the demo company after `make demo` (no sources configured).
 # Ctrl-C or SIGTERM stops every process it started.
